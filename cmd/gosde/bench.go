@@ -1,0 +1,90 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/gosde/gosde/bench"
+	"github.com/spf13/cobra"
+)
+
+// experiments maps the names `gosde bench` accepts to what they run, in the order `all`
+// runs them.
+var experiments = []struct {
+	name string
+	run  func(bench.Settings) (bench.Report, error)
+}{
+	{"brownian", bench.Brownian},
+	{"solvers", bench.Solvers},
+}
+
+func experimentNames() []string {
+	var names []string
+	for _, e := range experiments {
+		names = append(names, e.name)
+	}
+	return names
+}
+
+func newBenchCommand() *cobra.Command {
+	var (
+		asJSON bool
+		s      bench.Settings
+	)
+	cmd := &cobra.Command{
+		Use:   "bench [" + strings.Join(append(experimentNames(), "all"), "|") + "]",
+		Short: "Measure speed and accuracy claims as ratios in one run",
+		Long: `bench repeats each experiment, reports medians, and reports every comparison as a
+ratio of two quantities measured in the same run, with the goal it is held to.
+
+  brownian  Brownian Interval vs Virtual Brownian Tree vs Brownian Path vs raw normals:
+            a forward then reverse sweep of 1000 steps at several batch sizes
+  solvers   reversible Heun + algebraic adjoint vs midpoint + continuous adjoint vs
+            backprop on the SDE-GAN generator: time, gradient error, memory, and the
+            CPU engine against the C yardstick (needs gcc)`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			which := "all"
+			if len(args) == 1 {
+				which = args[0]
+			}
+			if which != "all" && !slices.Contains(experimentNames(), which) {
+				return fmt.Errorf("unknown experiment %q: choose one of %s or all",
+					which, strings.Join(experimentNames(), ", "))
+			}
+			if s.Repeats < 0 {
+				return fmt.Errorf("--repeats must be positive, got %d", s.Repeats)
+			}
+			report := bench.Report{Machine: bench.ThisMachine()}
+			for _, e := range experiments {
+				if which != "all" && which != e.name {
+					continue
+				}
+				if !asJSON {
+					fmt.Fprintf(os.Stderr, "running %s…\n", e.name)
+				}
+				r, err := e.run(s)
+				if err != nil {
+					return fmt.Errorf("bench %s: %w", e.name, err)
+				}
+				report.Figures = append(report.Figures, r.Figures...)
+				report.Tables = append(report.Tables, r.Tables...)
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(report)
+			}
+			report.WriteText(cmd.OutOrStdout())
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document {machine, figures, tables}")
+	cmd.Flags().BoolVar(&s.Quick, "quick", false, "smaller sizes and fewer repeats")
+	cmd.Flags().IntVar(&s.Repeats, "repeats", 0, "timed repetitions per measurement (default: per experiment)")
+	cmd.Flags().Uint64Var(&s.Seed, "seed", 1, "seed of every random draw")
+	return cmd
+}
