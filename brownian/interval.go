@@ -113,7 +113,7 @@ type Interval struct {
 	cacheSize int
 
 	nodes   []node
-	grid    []float64 // the plan's times, nil without a plan
+	plan    plan // the planned grid; no times without a plan
 	queried bool
 
 	// LRU cache, an intrusive doubly linked list through the nodes: head is the most
@@ -258,35 +258,34 @@ func (iv *Interval) Stats() IntervalStats {
 // ErrPlanAfterQuery afterwards, so answers already given can never change); calling it
 // again before any query replaces the previous plan. ts is copied.
 func (iv *Interval) Plan(ts []float64) error {
+	return iv.PlanGrid(Grid{Ts: ts})
+}
+
+// PlanGrid is Plan for the grid g (Steps nil: one step per interval of Ts), in memory
+// proportional to len(g.Ts) rather than to the number of steps; grid time k is
+// g.Time(i, j) for the j-th step of interval i. Solvers plan with it.
+func (iv *Interval) PlanGrid(g Grid) error {
 	if iv.queried {
 		return ErrPlanAfterQuery
 	}
-	if len(ts) < 2 {
-		return fmt.Errorf("brownian: Plan: need at least two times, got %d", len(ts))
+	if err := g.validate(iv.t0, iv.t1); err != nil {
+		return err
 	}
-	for k, x := range ts {
-		if !isFinite(x) {
-			return fmt.Errorf("brownian: Plan: ts[%d] = %v is not finite", k, x)
-		}
-		if x < iv.t0 || x > iv.t1 {
-			return fmt.Errorf("brownian: Plan: ts[%d] = %v is outside the span [%v, %v]", k, x, iv.t0, iv.t1)
-		}
-		if k > 0 && !(ts[k-1] < x) {
-			return fmt.Errorf("brownian: Plan: times must be strictly increasing, but ts[%d] = %v ≥ ts[%d] = %v", k-1, ts[k-1], k, x)
-		}
+	pl := newPlan(g)
+	steps := pl.steps()
+	if steps > maxNodes/2 {
+		return fmt.Errorf("brownian: Plan: %d steps is too many (at most %d)", steps, maxNodes/2)
 	}
-	if len(ts)-1 > maxNodes/2 {
-		return fmt.Errorf("brownian: Plan: %d times is too many (at most %d)", len(ts), maxNodes/2)
-	}
+	ts := g.Ts
 	// Reset the structure to the root alone (no values exist before the first query).
 	root := iv.nodes[0]
 	root.left, root.lo, root.hi = -1, -1, -1
-	if want := 2*len(ts) + 4; cap(iv.nodes) < want {
+	if want := 2*steps + 6; cap(iv.nodes) < want {
 		iv.nodes = make([]node, 0, want)
 	}
 	iv.nodes = append(iv.nodes[:0], root)
 	iv.last, iv.walked = 0, -1
-	iv.grid = append([]float64(nil), ts...)
+	iv.plan = pl
 	n := int32(0)
 	if first := ts[0]; first > iv.t0 {
 		iv.split(n, first)
@@ -296,7 +295,7 @@ func (iv *Interval) Plan(ts []float64) error {
 		iv.split(n, lastT)
 		n = iv.nodes[n].left
 	}
-	iv.nodes[n].lo, iv.nodes[n].hi = 0, int32(len(ts)-1)
+	iv.nodes[n].lo, iv.nodes[n].hi = 0, int32(steps)
 	return nil
 }
 
@@ -470,7 +469,7 @@ const dyadicRatio = 8
 func (iv *Interval) splitPoint(n int32, s, t float64) float64 {
 	nd := &iv.nodes[n]
 	if nd.lo >= 0 && nd.hi-nd.lo >= 2 {
-		return iv.grid[(nd.lo+nd.hi)/2]
+		return iv.plan.at(int(nd.lo+nd.hi) / 2)
 	}
 	a, b := nd.a, nd.b
 	m := a + 0.5*(b-a)
@@ -490,7 +489,7 @@ func (iv *Interval) split(n int32, u float64) {
 	left := node{a: nd.a, b: u, seed: childSeed(nd.seed, 1), parent: n, left: -1, blk: -1, prev: -1, next: -1, lo: -1, hi: -1}
 	right := node{a: u, b: nd.b, seed: childSeed(nd.seed, 2), parent: n, left: -1, blk: -1, prev: -1, next: -1, lo: -1, hi: -1}
 	if nd.lo >= 0 && nd.hi-nd.lo >= 2 {
-		if m := (nd.lo + nd.hi) / 2; u == iv.grid[m] {
+		if m := (nd.lo + nd.hi) / 2; u == iv.plan.at(int(m)) {
 			left.lo, left.hi = nd.lo, m
 			right.lo, right.hi = m, nd.hi
 		}

@@ -22,11 +22,12 @@ type Motion interface {
 	Increment(dst []float64, s, t float64) error
 }
 
-// Planner is implemented by motions that can prepare for a known sequence of query
-// times, such as a solver's step grid. Plan(ts) promises that the queries to come are
-// mostly increments between neighbouring entries of ts (strictly increasing); an
-// Interval uses it to build a balanced dependency tree whose leaves are exactly those
-// steps, so that forward and reverse sweeps cost O(1) amortised per query.
+// Planner is implemented by motions that can prepare for a known step grid, such as a
+// solver's. PlanGrid(g) says that the queries to come are mostly the increments over
+// the steps of g; an Interval uses it to build a balanced dependency tree whose leaves
+// are exactly those steps, so that forward and reverse sweeps cost O(1) amortised per
+// query. A Planner may refuse a plan (for instance once it has answered queries) and
+// still answers every query exactly.
 type Planner interface {
-	Plan(ts []float64) error
+	PlanGrid(g Grid) error
 }

@@ -90,8 +90,8 @@ type Options struct {
 	Dt float64
 	// Motion drives Solve (Batch() paths of NoiseDim() channels; its span must cover
 	// ts). It must answer the same query with the same increment every time: gradients
-	// re-query it backwards. When it implements brownian.Planner, Solve calls Plan with
-	// the whole step grid (one float64 per step) before the first query. Must be nil for
+	// re-query it backwards. When it implements brownian.Planner, Solve plans it with
+	// the step grid (brownian.Grid: output times and steps per interval) first. Must be nil for
 	// SolveCDE.
 	Motion brownian.Motion
 	// Adjoint selects how Backward computes gradients.

@@ -149,16 +149,9 @@ func Solve[F Float](sde SDE[F], y0 []F, ts []float64, opt Options) (*Solution[F]
 	}
 	p.drv = &motionDriver[F]{mo: mo, buf: make([]float64, p.batch*p.m)}
 	if pl, ok := mo.(brownian.Planner); ok {
-		grid := make([]float64, 0, p.total+1)
-		for i := range p.steps {
-			for k := 0; k < p.steps[i]; k++ {
-				grid = append(grid, p.stepTime(i, k))
-			}
-		}
-		grid = append(grid, ts[len(ts)-1])
 		// A motion that was already queried may refuse a plan; it still answers
 		// queries, only less efficiently, so any error here is not fatal.
-		_ = pl.Plan(grid)
+		_ = pl.PlanGrid(p.grid())
 	}
 	return p.solve(y0, opt)
 }
@@ -265,16 +258,11 @@ func newProblem[F Float](sde SDE[F], y0 []F, ts []float64, opt Options) (*proble
 
 // stepTime is the k-th of the steps[i]+1 grid times of output interval i. Forward and
 // backward passes both compute every time through it, so their grids coincide exactly.
-func (p *problem[F]) stepTime(i, k int) float64 {
-	n := p.steps[i]
-	switch k {
-	case 0:
-		return p.ts[i]
-	case n:
-		return p.ts[i+1]
-	}
-	return p.ts[i] + (p.ts[i+1]-p.ts[i])*float64(k)/float64(n)
-}
+// It is brownian.Grid's, so that a planned Interval's leaves are exactly the steps.
+func (p *problem[F]) stepTime(i, k int) float64 { return p.grid().Time(i, k) }
+
+// grid is the step grid as a brownian.Grid (no per-step storage).
+func (p *problem[F]) grid() brownian.Grid { return brownian.Grid{Ts: p.ts, Steps: p.steps} }
 
 // stages is the number of batch×d stage inputs Backprop stores per step.
 func (m Method) stages() int {
