@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/gosde/gosde/brownian"
@@ -55,7 +56,11 @@ func Brownian(s Settings) (Report, error) {
 			)
 		}
 	}
-	return Report{Figures: figs, Tables: []Table{tab}}, nil
+	mem, memFigs, err := IntervalMemory(s)
+	if err != nil {
+		return Report{}, err
+	}
+	return Report{Figures: append(figs, memFigs...), Tables: []Table{tab, mem}}, nil
 }
 
 func fmtDur(d time.Duration) string {
@@ -66,5 +71,65 @@ func fmtDur(d time.Duration) string {
 		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
 	default:
 		return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond))
+	}
+}
+
+// nodeBytes is the size of one Interval tree node (structure only), for the memory table.
+const nodeBytes = 64
+
+// IntervalMemory sweeps a planned Interval forwards then backwards over 10³, 10⁴ and 10⁵
+// equal steps and reports the memory it holds: the cached increments (bounded by the
+// cache size, whatever the number of steps) and the tree's small nodes (about two per
+// step), beside the live heap measured after the sweep.
+func IntervalMemory(s Settings) (Table, []Figure, error) {
+	batch, dim := 1024, 3
+	stepCounts := []int{1000, 10000, 100000}
+	if s.Quick {
+		batch = 64
+	}
+	tab := Table{
+		Title:   fmt.Sprintf("Brownian Interval memory after a planned forward+reverse sweep, batch %d, dim %d", batch, dim),
+		Columns: []string{"steps", "cached increments", "tree nodes", "live heap"},
+	}
+	var values, heaps []float64
+	for _, steps := range stepCounts {
+		ts := brownian.SweepGrid(steps)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		iv, err := brownian.NewInterval(0, 1, batch, dim, s.Seed)
+		if err != nil {
+			return tab, nil, err
+		}
+		if err := iv.Plan(ts); err != nil {
+			return tab, nil, err
+		}
+		if err := brownian.Sweep(iv, ts, make([]float64, batch*dim), nil); err != nil {
+			return tab, nil, err
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		st := iv.Stats()
+		runtime.KeepAlive(iv)
+		value := float64(st.Allocated * batch * dim * 8)
+		heap := float64(after.HeapAlloc) - float64(before.HeapAlloc)
+		values, heaps = append(values, value), append(heaps, heap)
+		tab.Rows = append(tab.Rows, []string{fmt.Sprint(steps), fmtBytes(value), fmtBytes(float64(st.Nodes * nodeBytes)), fmtBytes(heap)})
+	}
+	last := len(stepCounts) - 1
+	return tab, []Figure{
+		NewFigure("brownian.interval_cache_growth", values[last]/values[0], "ratio", "<= 1.1"),
+		NewFigure("brownian.interval_heap_growth", heaps[last]/heaps[0], "ratio", "reported"),
+	}, nil
+}
+
+func fmtBytes(b float64) string {
+	switch {
+	case b >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", b/(1<<20))
+	case b >= 1<<10:
+		return fmt.Sprintf("%.0f KiB", b/(1<<10))
+	default:
+		return fmt.Sprintf("%.0f B", b)
 	}
 }
