@@ -40,6 +40,7 @@ fmt:
 FUZZTIME ?= 10s
 fuzz:
 	$(GO) test ./brownian/ -run '^$$' -fuzz FuzzIntervalQueries -fuzztime $(FUZZTIME)
+	$(GO) test ./checkpoint/ -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin
