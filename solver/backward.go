@@ -3,6 +3,8 @@ package solver
 import (
 	"errors"
 	"fmt"
+	"math"
+	"unsafe"
 )
 
 // Backward returns dL/dy0 and dL/dθ (and dL/dxs for SolveCDE) for a loss L whose
@@ -121,20 +123,31 @@ func (b *backward[F]) sweep(step func(n int, t0, t1 float64), output func(i int)
 	return nil
 }
 
-// maxAbsDiff is max_j |x_j − y_j|, NaN if any difference is NaN.
+// maxAbsDiff is max_j |x_j − y_j|, NaN if any difference is NaN. It compares the bit
+// patterns of the magnitudes, which order non-negative floats as their values do and
+// put NaN above +Inf: that keeps the loop free of data-dependent branches.
 func maxAbsDiff[F Float](x, y []F) float64 {
-	var e F
 	y = y[:len(x)]
-	for j, v := range x {
-		d := v - y[j]
-		if d < 0 {
-			d = -d
+	if unsafe.Sizeof(F(0)) == 4 {
+		var e uint32
+		for j, v := range x {
+			e = max(e, math.Float32bits(float32(v-y[j]))&^(1<<31))
 		}
-		if d > e || d != d {
-			e = d
-		}
+		return float64(math.Float32frombits(e))
 	}
-	return float64(e)
+	var e uint64
+	for j, v := range x {
+		e = max(e, math.Float64bits(float64(v-y[j]))&^(1<<63))
+	}
+	return math.Float64frombits(e)
+}
+
+// scale sets dst = a·x.
+func scale[F Float](dst []F, a F, x []F) {
+	x = x[:len(dst)]
+	for j := range dst {
+		dst[j] = a * x[j]
+	}
 }
 
 func add[F Float](dst, x []F) {
@@ -157,11 +170,8 @@ func (b *backward[F]) backpropEuler() error {
 		if b.adw != nil {
 			p.gT(b.adw, g, a, 1)
 		}
-		for j := range af {
-			af[j] = h * a[j]
-		}
-		clear(ag)
-		p.outer(ag, a, b.dw, 1)
+		scale(af, h, a)
+		p.outerSet(ag, a, b.dw, 1)
 		b.vjp(t0, y, af, ag, a)
 	}, func(i int) { add(a, b.cotangent(i)) })
 	b.g.Y0 = a
@@ -185,22 +195,16 @@ func (b *backward[F]) backpropMidpoint() error {
 		if b.adw != nil {
 			p.gT(b.adw, g, a, 1)
 		}
-		for j := range af {
-			af[j] = h * a[j]
-		}
-		clear(ag)
-		p.outer(ag, a, b.dw, 1)
+		scale(af, h, a)
+		p.outerSet(ag, a, b.dw, 1)
 		clear(am)
 		b.vjp(tm, u, af, ag, am)
 		b.eval(t0, y, f, g)
 		if b.adw != nil {
 			p.gT(b.adw, g, am, 0.5)
 		}
-		for j := range af {
-			af[j] = h / 2 * am[j]
-		}
-		clear(ag)
-		p.outer(ag, am, b.dw, 0.5)
+		scale(af, h/2, am)
+		p.outerSet(ag, am, b.dw, 0.5)
 		b.vjp(t0, y, af, ag, a)
 		add(a, am)
 	}, func(i int) { add(a, b.cotangent(i)) })
@@ -225,11 +229,8 @@ func (b *backward[F]) backpropHeun() error {
 		if b.adw != nil {
 			p.gT(b.adw, g, a, 0.5)
 		}
-		for j := range af {
-			af[j] = h / 2 * a[j]
-		}
-		clear(ag)
-		p.outer(ag, a, b.dw, 0.5)
+		scale(af, h/2, a)
+		p.outerSet(ag, a, b.dw, 0.5)
 		clear(au)
 		b.vjp(t1, u, af, ag, au)
 		b.eval(t0, y, f, g)
@@ -240,8 +241,7 @@ func (b *backward[F]) backpropHeun() error {
 		if b.adw != nil {
 			p.gT(b.adw, g, w, 1)
 		}
-		clear(ag)
-		p.outer(ag, w, b.dw, 1)
+		p.outerSet(ag, w, b.dw, 1)
 		b.vjp(t0, y, af, ag, a)
 		add(a, au)
 	}, func(i int) { add(a, b.cotangent(i)) })
@@ -275,11 +275,8 @@ func (b *backward[F]) backpropReversibleHeun() error {
 		}
 		// The most recent Eval was at (t₁, z₁): before the sweep, or the previous
 		// (later) step's second one.
-		for j := range af {
-			af[j] = h / 2 * ay[j]
-		}
-		clear(ag)
-		p.outer(ag, ay, b.dw, 0.5)
+		scale(af, h/2, ay)
+		p.outerSet(ag, ay, b.dw, 0.5)
 		b.vjp(t1, z1, af, ag, az)
 		b.eval(t0, z0, f, g0)
 		if b.adw != nil {
@@ -293,8 +290,7 @@ func (b *backward[F]) backpropReversibleHeun() error {
 			ay[j] += 2 * az[j]
 			az[j] = -az[j]
 		}
-		clear(ag)
-		p.outer(ag, w, b.dw, 1)
+		p.outerSet(ag, w, b.dw, 1)
 		b.vjp(t0, z0, af, ag, az)
 		g0, g1 = g1, g0
 	}, func(i int) { add(ay, b.cotangent(i)) })
@@ -329,39 +325,42 @@ func (b *backward[F]) reversible() error {
 	az, af, ag := make([]F, bd), make([]F, bd), make([]F, p.glen)
 	f0, f1 := make([]F, bd), make([]F, bd)
 	g0, g1 := make([]F, p.glen), make([]F, p.glen)
+	// s0, s1: g₀ΔW and g₁ΔW, each used twice.
+	s0, s1 := make([]F, bd), make([]F, bd)
+	// a_f and a_g are kept implicitly between steps: a_f = hₙ·w and a_g = w⊗ΔWₙ with
+	// w = ½a_y + ã_z (hₙ, ΔWₙ: the step just done), so that ã_f and ã_g of the next
+	// step are each built in one pass instead of accumulated in three.
+	w, dwPrev, hPrev := make([]F, bd), make([]F, p.batch*p.m), F(0)
+	dwHalf := make([]F, p.batch*p.m)
 	b.eval(p.ts[last], z, f1, g1)
 	err := b.sweep(func(n int, t0, t1 float64) {
 		h := F(t1 - t0)
-		axpy(af, h/2, ay)
-		p.outer(ag, ay, b.dw, 0.5)
+		// ã_f = a_f + ½h·a_y,  ã_g = a_g + ½a_y⊗ΔW
+		hh, ay := h/2, ay[:len(af)]
+		for j, v := range w[:len(af)] {
+			af[j] = hPrev*v + hh*ay[j]
+		}
+		scale(dwHalf, 0.5, b.dw)
+		p.outer2(ag, w, dwPrev, ay, dwHalf)
 		b.vjp(t1, z, af, ag, az)
+		// z₀ = 2y₁ − z₁ − f₁h − g₁ΔW, keeping s1 = g₁ΔW for y₀
 		if n == 0 {
 			copy(z, b.stored(0))
+			p.prod(s1, g1, b.dw)
 		} else {
-			for j := range z {
-				z[j] = 2*y[j] - z[j] - h*f1[j]
-			}
-			p.gdw(z, g1, b.dw, -1)
+			p.reflectG(z, y, f1, g1, b.dw, s1, -h, -1)
 		}
 		b.eval(t0, z, f0, g0)
-		for j := range y {
-			y[j] -= h / 2 * (f0[j] + f1[j])
-		}
-		p.gdw(y, g0, b.dw, -0.5)
-		p.gdw(y, g1, b.dw, -0.5)
+		// y₀ = y₁ − ½(f₀+f₁)h − ½(g₀+g₁)ΔW
+		p.heunCorrectG(y, f1, f0, s1, g0, b.dw, s0, -h, -0.5)
 		if b.adw != nil {
 			p.gT(b.adw, g0, ay, 0.5)
 			p.gT(b.adw, g1, ay, 0.5)
 			p.gT(b.adw, g0, az, 1)
 		}
-		clear(ag)
-		p.outer(ag, ay, b.dw, 0.5)
-		p.outer(ag, az, b.dw, 1)
-		for j := range ay {
-			af[j] = h/2*ay[j] + h*az[j]
-			ay[j] += 2 * az[j]
-			az[j] = -az[j]
-		}
+		adjointStep(w, ay, az)
+		hPrev = h
+		copy(dwPrev, b.dw)
 		f0, f1 = f1, f0
 		g0, g1 = g1, g0
 	}, func(i int) {
@@ -374,10 +373,23 @@ func (b *backward[F]) reversible() error {
 		return err
 	}
 	// z holds y₀ and the most recent Eval was at (t₀, z).
+	scale(af, hPrev, w)
+	p.outerSet(ag, w, dwPrev, 1)
 	add(ay, az)
 	b.vjp(p.ts[0], z, af, ag, ay)
 	b.g.Y0 = ay
 	return nil
+}
+
+// adjointStep moves the reversible adjoint's cotangents from n+1 to n, given a_z = ã_z:
+// w = ½a_y + ã_z (so that a_f = h·w and a_g = w⊗ΔW), a_y ← a_y + 2ã_z, a_z ← −ã_z.
+func adjointStep[F Float](w, ay, az []F) {
+	w, az = w[:len(ay)], az[:len(ay)]
+	for j := range ay {
+		w[j] = ay[j]/2 + az[j]
+		ay[j] += 2 * az[j]
+		az[j] = -az[j]
+	}
 }
 
 // continuous solves the adjoint SDE of Li et al. (2020) for the Stratonovich SDE
@@ -412,29 +424,20 @@ func (b *backward[F]) continuous() error {
 		tm := t0 + 0.5*(t1-t0)
 		b.eval(t1, y, f, g)
 		copy(am, a)
-		for j := range af {
-			af[j] = h / 2 * a[j]
-		}
-		clear(ag)
-		p.outer(ag, a, b.dw, 0.5)
+		scale(af, h/2, a)
+		p.outerSet(ag, a, b.dw, 0.5)
 		clear(scratch)
 		b.sde.VJP(t1, y, af, ag, am, scratch)
 		b.g.VJPs++
-		copy(u, y)
-		axpy(u, -h/2, f)
-		p.gdw(u, g, b.dw, -0.5)
+		p.advance(u, y, f, g, b.dw, -h/2, -0.5)
 		b.eval(tm, u, f, g)
 		if b.adw != nil {
 			p.gT(b.adw, g, am, 1)
 		}
-		for j := range af {
-			af[j] = h * am[j]
-		}
-		clear(ag)
-		p.outer(ag, am, b.dw, 1)
+		scale(af, h, am)
+		p.outerSet(ag, am, b.dw, 1)
 		b.vjp(tm, u, af, ag, a)
-		axpy(y, -h, f)
-		p.gdw(y, g, b.dw, -1)
+		p.advance(y, y, f, g, b.dw, -h, -1)
 	}, func(i int) {
 		b.g.ReconstructionErrors[i] = maxAbsDiff(y, b.stored(i))
 		add(a, b.cotangent(i))

@@ -306,14 +306,18 @@ func (s *Solution[F]) forward() error {
 	g0, g1 := make([]F, p.glen), make([]F, p.glen)
 	dw := make([]F, p.batch*p.m)
 	rec := s.rec
-	var z, u []F
+	var z, u, s0, s1 []F // s0, s1: g₀ΔW and g₁ΔW, each used twice per step
 	switch p.method {
 	case ReversibleHeun:
 		z = append([]F(nil), y...)
+		s0, s1 = make([]F, bd), make([]F, bd)
 		p.sde.Eval(p.ts[0], z, f0, g0)
 		s.Evals++
-	case Midpoint, Heun:
+	case Midpoint:
 		u = make([]F, bd)
+	case Heun:
+		u = make([]F, bd)
+		s0, s1 = make([]F, bd), make([]F, bd)
 	}
 	n := 0
 	for i := range p.steps {
@@ -330,54 +334,38 @@ func (s *Solution[F]) forward() error {
 				}
 				p.sde.Eval(t0, y, f0, g0)
 				s.Evals++
-				axpy(y, h, f0)
-				p.gdw(y, g0, dw, 1)
+				p.advance(y, y, f0, g0, dw, h, 1)
 			case Midpoint:
 				p.sde.Eval(t0, y, f0, g0)
 				s.Evals++
-				copy(u, y)
-				axpy(u, h/2, f0)
-				p.gdw(u, g0, dw, 0.5)
+				p.advance(u, y, f0, g0, dw, h/2, 0.5)
 				if rec != nil {
 					copy(rec[2*n*bd:(2*n+1)*bd], y)
 					copy(rec[(2*n+1)*bd:(2*n+2)*bd], u)
 				}
 				p.sde.Eval(t0+0.5*(t1-t0), u, f0, g0)
 				s.Evals++
-				axpy(y, h, f0)
-				p.gdw(y, g0, dw, 1)
+				p.advance(y, y, f0, g0, dw, h, 1)
 			case Heun:
 				p.sde.Eval(t0, y, f0, g0)
 				s.Evals++
-				copy(u, y)
-				axpy(u, h, f0)
-				p.gdw(u, g0, dw, 1)
+				p.prod(s0, g0, dw)
+				heunPredict(u, y, f0, s0, h)
 				if rec != nil {
 					copy(rec[2*n*bd:(2*n+1)*bd], y)
 					copy(rec[(2*n+1)*bd:(2*n+2)*bd], u)
 				}
 				p.sde.Eval(t1, u, f1, g1)
 				s.Evals++
-				for j := range y {
-					y[j] += h / 2 * (f0[j] + f1[j])
-				}
-				p.gdw(y, g0, dw, 0.5)
-				p.gdw(y, g1, dw, 0.5)
+				p.heunCorrectG(y, f0, f1, s0, g1, dw, s1, h, 0.5)
 			case ReversibleHeun:
 				if rec != nil {
 					copy(rec[n*bd:(n+1)*bd], z)
 				}
-				for j := range z {
-					z[j] = 2*y[j] - z[j] + h*f0[j]
-				}
-				p.gdw(z, g0, dw, 1)
+				p.reflectG(z, y, f0, g0, dw, s0, h, 1)
 				p.sde.Eval(t1, z, f1, g1)
 				s.Evals++
-				for j := range y {
-					y[j] += h / 2 * (f0[j] + f1[j])
-				}
-				p.gdw(y, g0, dw, 0.5)
-				p.gdw(y, g1, dw, 0.5)
+				p.heunCorrectG(y, f0, f1, s0, g1, dw, s1, h, 0.5)
 				f0, f1 = f1, f0
 				g0, g1 = g1, g0
 			}
@@ -395,6 +383,85 @@ func (s *Solution[F]) forward() error {
 	return nil
 }
 
+// heunPredict sets u = y + f₀h + s₀ (s₀ = g₀ΔW): Heun's Euler predictor.
+func heunPredict[F Float](u, y, f0, s0 []F, h F) {
+	y, f0, s0 = y[:len(u)], f0[:len(u)], s0[:len(u)]
+	for j := range u {
+		u[j] = y[j] + h*f0[j] + s0[j]
+	}
+}
+
+// reflectG is prod(s, g, dw) followed by reflect(z, y, f, s, h, c), fused into one
+// pass per path for three-channel general noise (the SDE-GAN's), where the separate
+// passes cost about as much as an evaluation.
+func (p *problem[F]) reflectG(z, y, f, g, dw, s []F, h, c F) {
+	if p.diag || p.m != 3 {
+		p.prod(s, g, dw)
+		reflect(z, y, f, s, h, c)
+		return
+	}
+	d := p.d
+	n := len(z) / d
+	y, f, s, g, dw = y[:n*d], f[:n*d], s[:n*d], g[:3*n*d], dw[:3*n]
+	for b := range n {
+		zb, yb, fb, sb := z[b*d:b*d+d], y[b*d:b*d+d], f[b*d:b*d+d], s[b*d:b*d+d]
+		gb := g[3*b*d : 3*(b+1)*d]
+		w := dw[3*b : 3*b+3 : 3*b+3]
+		w0, w1, w2 := w[0], w[1], w[2]
+		for i := range zb {
+			r := gb[3*i : 3*i+3 : 3*i+3]
+			v := r[0]*w0 + r[1]*w1 + r[2]*w2
+			sb[i] = v
+			zb[i] = 2*yb[i] - zb[i] + h*fb[i] + c*v
+		}
+	}
+}
+
+// heunCorrectG is prod(s1, g1, dw) followed by heunCorrect(y, f0, f1, s0, s1, h, c),
+// fused like reflectG; s1 is not stored.
+func (p *problem[F]) heunCorrectG(y, f0, f1, s0, g1, dw, s1 []F, h, c F) {
+	if p.diag || p.m != 3 {
+		p.prod(s1, g1, dw)
+		heunCorrect(y, f0, f1, s0, s1, h, c)
+		return
+	}
+	d := p.d
+	n := len(y) / d
+	hh := h / 2
+	f0, f1, s0, g1, dw = f0[:n*d], f1[:n*d], s0[:n*d], g1[:3*n*d], dw[:3*n]
+	for b := range n {
+		yb, f0b, f1b, s0b := y[b*d:b*d+d], f0[b*d:b*d+d], f1[b*d:b*d+d], s0[b*d:b*d+d]
+		gb := g1[3*b*d : 3*(b+1)*d]
+		w := dw[3*b : 3*b+3 : 3*b+3]
+		w0, w1, w2 := w[0], w[1], w[2]
+		for i := range yb {
+			r := gb[3*i : 3*i+3 : 3*i+3]
+			v := r[0]*w0 + r[1]*w1 + r[2]*w2
+			yb[i] = yb[i] + hh*(f0b[i]+f1b[i]) + c*s0b[i] + c*v
+		}
+	}
+}
+
+// reflect sets z ← 2y − z + h·f + c·s (s = gΔW, c = ±1), reversible Heun's z update:
+// forward with (f₀, s₀, h, 1), backward with (f₁, s₁, −h, −1).
+func reflect[F Float](z, y, f, s []F, h, c F) {
+	y, f, s = y[:len(z)], f[:len(z)], s[:len(z)]
+	for j := range z {
+		z[j] = 2*y[j] - z[j] + h*f[j] + c*s[j]
+	}
+}
+
+// heunCorrect sets y ← y + ½(f₀ + f₁)h + c·(s₀ + s₁), given s₀ = g₀ΔW and s₁ = g₁ΔW:
+// the trapezoidal update of Heun and reversible Heun in one pass, forward with c = ½,
+// backward (−h, c = −½) its exact algebraic reverse.
+func heunCorrect[F Float](y, f0, f1, s0, s1 []F, h, c F) {
+	f0, f1, s0, s1 = f0[:len(y)], f1[:len(y)], s0[:len(y)], s1[:len(y)]
+	hh := h / 2
+	for j := range y {
+		y[j] = y[j] + hh*(f0[j]+f1[j]) + c*s0[j] + c*s1[j]
+	}
+}
+
 // At returns the states at output time Ts[i] (batch×d), a view into Ys.
 func (s *Solution[F]) At(i int) []F {
 	bd := s.Batch * s.Dim
@@ -404,8 +471,25 @@ func (s *Solution[F]) At(i int) []F {
 func isInf(x float64) bool { return math.IsInf(x, 0) }
 
 // firstNonFinite is the index of the first NaN or ±Inf in x, or −1. v−v is 0 for every
-// finite v and NaN otherwise, which keeps the common all-finite case to one subtraction.
+// finite v and NaN otherwise, so a sum of them is 0 exactly when all are finite: the
+// common all-finite case costs a subtraction and an addition per value, in four
+// independent sums, and only a non-finite x is searched for the index.
 func firstNonFinite[F Float](x []F) int {
+	var s0, s1, s2, s3 F
+	j := 0
+	for ; j+4 <= len(x); j += 4 {
+		v := x[j : j+4 : j+4]
+		s0 += v[0] - v[0]
+		s1 += v[1] - v[1]
+		s2 += v[2] - v[2]
+		s3 += v[3] - v[3]
+	}
+	for ; j < len(x); j++ {
+		s0 += x[j] - x[j]
+	}
+	if s0+s1+s2+s3 == 0 {
+		return -1
+	}
 	for j, v := range x {
 		if v-v != 0 {
 			return j
