@@ -133,6 +133,14 @@ func (a *Adadelta[F]) Step(params, grad []F) {
 	}
 }
 
+// State returns the optimiser's state vectors, torch's square_avg and acc_delta, as
+// views of its own storage: a checkpoint saves them, and restores them by copying into
+// them and calling SetSteps.
+func (a *Adadelta[F]) State() (squareAvg, accDelta []F) { return a.s, a.u }
+
+// SetSteps sets the update count, when restoring a checkpoint.
+func (a *Adadelta[F]) SetSteps(n int) { a.t = n }
+
 func checkLen[F Float](n int, params, grad []F) {
 	if len(params) != n || len(grad) != n {
 		panic(fmt.Sprintf("optim: %d parameters and %d gradients for an optimiser of %d", len(params), len(grad), n))
@@ -181,6 +189,13 @@ func (s *SWA[F]) Observe(step int, params []F) bool {
 
 // N is the number of parameter vectors averaged.
 func (s *SWA[F]) N() int { return s.n }
+
+// State returns the average's storage (meaningful once N > 0) as a view, and SetN the
+// count, so that a checkpoint can save and restore an average in progress.
+func (s *SWA[F]) State() []F { return s.avg }
+
+// SetN sets the number of parameter vectors averaged, when restoring a checkpoint.
+func (s *SWA[F]) SetN(n int) { s.n = n }
 
 // Average returns the averaged parameters (nil before the first update). The slice is
 // the SWA's own storage: copy it to keep it across updates.

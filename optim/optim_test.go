@@ -164,3 +164,41 @@ func TestClip(t *testing.T) {
 		t.Error("Adam without a learning rate accepted")
 	}
 }
+
+// Restoring Adadelta's and SWA's state into fresh ones (as a checkpoint does) and
+// continuing gives bit-identically what continuing the originals gives.
+func TestStateRestore(t *testing.T) {
+	const n = 7
+	a, _ := NewAdadelta[float32](n, AdadeltaConfig{LR: 1e-2, WeightDecay: 0.01})
+	s := NewSWA[float32](n, 0)
+	p, g := make([]float32, n), make([]float32, n)
+	for i := range p {
+		p[i], g[i] = float32(i)-3, float32(i%3)-1
+	}
+	for range 3 {
+		a.Step(p, g)
+		s.Update(p)
+	}
+	b, _ := NewAdadelta[float32](n, AdadeltaConfig{LR: 1e-2, WeightDecay: 0.01})
+	r := NewSWA[float32](n, 0)
+	as, au := a.State()
+	bs, bu := b.State()
+	copy(bs, as)
+	copy(bu, au)
+	b.SetSteps(a.Steps())
+	copy(r.State(), s.State())
+	r.SetN(s.N())
+	q := append([]float32(nil), p...)
+	a.Step(p, g)
+	s.Update(p)
+	b.Step(q, g)
+	r.Update(q)
+	for i := range p {
+		if p[i] != q[i] || s.Average()[i] != r.Average()[i] {
+			t.Fatalf("element %d: restored %v/%v, original %v/%v", i, q[i], r.Average()[i], p[i], s.Average()[i])
+		}
+	}
+	if b.Steps() != 4 || r.N() != 4 {
+		t.Fatalf("counts %d, %d; want 4, 4", b.Steps(), r.N())
+	}
+}

@@ -20,9 +20,10 @@ import (
 var (
 	realColor = color.RGBA{R: 31, G: 119, B: 180, A: 255}
 	fakeColor = color.RGBA{R: 214, G: 39, B: 40, A: 255}
-	// Paths are drawn translucent so that a hundred of them still show their spread.
-	realPath = color.RGBA{R: 31, G: 119, B: 180, A: 90}
-	fakePath = color.RGBA{R: 214, G: 39, B: 40, A: 90}
+	// Paths are drawn thin and opaque: vgimg's translucent strokes blend into
+	// misleading colours where many cross.
+	realPath = realColor
+	fakePath = fakeColor
 )
 
 // Paths draws up to n paths of real and generated data, one panel
@@ -56,7 +57,7 @@ func Paths(file string, real, fake *dataset.Paths, n int) error {
 					return err
 				}
 				l.Color = set.col
-				l.Width = vg.Points(0.8)
+				l.Width = vg.Points(0.5)
 				p.Add(l)
 			}
 		}

@@ -32,6 +32,6 @@ NeurIPS 2021).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newBenchCommand())
+	root.AddCommand(newBenchCommand(), newTrainCommand(), newSampleCommand(), newEvalCommand())
 	return root
 }

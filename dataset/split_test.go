@@ -1,0 +1,140 @@
+package dataset
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// numbered is n paths of 2 times and 1 channel whose every value is the path index.
+func numbered(n int) *Paths {
+	p := &Paths{Times: []float64{0, 1}, Channels: []string{"i"}, N: n, Values: make([]float64, 2*n)}
+	for i := range p.Values {
+		p.Values[i] = float64(i / 2)
+	}
+	return p
+}
+
+func ids(p *Paths) []int {
+	out := make([]int, p.N)
+	for i := range out {
+		out[i] = int(p.At(i, 0, 0))
+	}
+	return out
+}
+
+func TestSubset(t *testing.T) {
+	p := numbered(5)
+	q := Subset(p, []int{4, 0, 4})
+	if got := ids(q); !slices.Equal(got, []int{4, 0, 4}) || q.T() != 2 || q.Channels[0] != "i" {
+		t.Errorf("Subset: %v", got)
+	}
+	q.Values[0], q.Times[0], q.Channels[0] = -1, -1, "x"
+	if p.Values[8] != 4 || p.Times[0] != 0 || p.Channels[0] != "i" {
+		t.Error("Subset shares storage with its source")
+	}
+	r := SubsetInto(q, p, []int{1})
+	if r != q || !slices.Equal(ids(r), []int{1}) || len(r.Values) != 2 {
+		t.Errorf("SubsetInto: %v", ids(r))
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("out-of-range index: no panic")
+		}
+	}()
+	Subset(p, []int{5})
+}
+
+func TestSplit(t *testing.T) {
+	p := numbered(101)
+	for _, tc := range []struct {
+		frac  float64
+		wantA int
+	}{{0.8, 81}, {0, 0}, {1, 101}, {-3, 0}, {7, 101}, {0.5, 51}} {
+		a, b := Split(p, tc.frac, 1)
+		if a.N != tc.wantA || a.N+b.N != 101 {
+			t.Errorf("frac %v: %d + %d paths", tc.frac, a.N, b.N)
+			continue
+		}
+		all := append(ids(a), ids(b)...)
+		if !slices.IsSorted(ids(a)) || !slices.IsSorted(ids(b)) {
+			t.Errorf("frac %v: parts not in original order", tc.frac)
+		}
+		slices.Sort(all)
+		for i, v := range all {
+			if v != i {
+				t.Fatalf("frac %v: parts are not a partition", tc.frac)
+			}
+		}
+	}
+	a1, _ := Split(p, 0.5, 1)
+	a2, _ := Split(p, 0.5, 1)
+	a3, _ := Split(p, 0.5, 2)
+	if !slices.Equal(ids(a1), ids(a2)) || slices.Equal(ids(a1), ids(a3)) {
+		t.Error("Split is not a seeded random choice")
+	}
+	if ids(a1)[50] == 50 {
+		t.Error("Split took the first paths")
+	}
+}
+
+func TestSampler(t *testing.T) {
+	p := numbered(10)
+	s, err := NewSampler(p, 4, false, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := make([]int, 10)
+	var batch *Paths
+	for k := 0; k < 2000; k++ {
+		batch = s.Next(batch)
+		got := ids(batch)
+		if len(got) != 4 {
+			t.Fatalf("batch of %d", len(got))
+		}
+		sorted := slices.Sorted(slices.Values(got))
+		if len(slices.Compact(sorted)) != 4 {
+			t.Fatalf("without replacement, batch %v repeats a path", got)
+		}
+		for _, i := range got {
+			count[i]++
+		}
+	}
+	// 2000 batches of 2 per epoch of 10: 1000 epochs, each path in 800 batches.
+	if s.Epoch() != 999 {
+		t.Errorf("epoch %d", s.Epoch())
+	}
+	for i, c := range count {
+		if c < 700 || c > 900 {
+			t.Errorf("path %d drawn %d times of 800 expected", i, c)
+		}
+	}
+
+	r, err := NewSampler(p, 25, true, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := slices.Clone(r.NextIndices())
+	if len(slices.Compact(slices.Sorted(slices.Values(first)))) == 25 {
+		t.Error("25 draws with replacement from 10 had no repeat")
+	}
+	r2, _ := NewSampler(p, 25, true, 1)
+	if !slices.Equal(first, r2.NextIndices()) || r.Size() != 25 {
+		t.Error("sampler is not deterministic")
+	}
+
+	for _, tc := range []struct {
+		size    int
+		replace bool
+		p       *Paths
+		error   string
+	}{
+		{0, true, p, "batch size 0"},
+		{11, false, p, "without replacement from 10"},
+		{1, true, numbered(0), "no paths"},
+	} {
+		if _, err := NewSampler(tc.p, tc.size, tc.replace, 1); err == nil || !strings.Contains(err.Error(), tc.error) {
+			t.Errorf("NewSampler(%d, %v): %v, want %q", tc.size, tc.replace, err, tc.error)
+		}
+	}
+}

@@ -1,0 +1,362 @@
+// Package gan is the SDE-GAN of Kidger et al. (2021), "Efficient and Accurate Gradients
+// for Neural SDEs", set up as torchsde's examples/sde_gan.py: a neural SDE generator
+// and a neural CDE discriminator, both solved with reversible Heun and its algebraic
+// adjoint, trained on the Wasserstein loss with weight clipping, Adadelta and
+// stochastic weight averaging.
+//
+// Generator: V ~ N(0, I) (InitialNoise channels), X₀ = ζ(V) (MLP, LipSwish, no final
+// tanh), dX = μ(t,X)dt + σ(t,X)∘dW (neuralsde.GeneratorConfig sizes: tanh outputs,
+// General noise of NoiseDim channels), Y = ℓ(X) (linear readout) at every output time.
+//
+// Discriminator: over the path X̂ = [t, Y] (linearly interpolated), H₀ = ξ(X̂₀),
+// dH = g(t,H)·dX̂ (neuralsde.NeuralCDE), score m·H_T (linear); D(batch) = mean score.
+//
+// Loss L = mean D(fake) − mean D(real). One step computes ∇L for both networks in one
+// pass (the gradient reaches the generator through the control of the discriminator's
+// CDE); the discriminator descends L, the generator descends −L. After the update every
+// discriminator weight matrix (not bias) is clipped entrywise to ±1/out_features.
+//
+// Initialisation as the example: PyTorch's nn.Linear default, then the generator's
+// initial MLP ×3 and its vector fields ×0.5.
+//
+// Randomness: everything derives from Config.Seed. Step k draws the initial noise, the
+// Brownian Interval and the real minibatch from seeds hashed from (Seed, k), so a run is
+// reproducible bit for bit (whatever GOMAXPROCS is) and resumable from Params.
+//
+// The model computes in float32; the same code runs in float64 in the tests, where its
+// gradient is checked against finite differences.
+package gan
+
+import (
+	"errors"
+	"fmt"
+	"github.com/gosde/gosde/optim"
+	"math"
+	"time"
+
+	"github.com/gosde/gosde/dataset"
+)
+
+// ErrNonFinite is wrapped by the error Step returns when the loss, a gradient or a solve
+// is not finite; the step is then not applied.
+var ErrNonFinite = errors.New("gan: non-finite loss or gradient")
+
+// Config configures an SDE-GAN.
+type Config struct {
+	DataChannels int // C, channels of the data (the discriminator's control has 1 + C)
+	InitialNoise int // size of V (5)
+	Hidden       int // hidden state of the generator's SDE and the discriminator's CDE (16)
+	NoiseDim     int // Brownian channels of the generator (3)
+	Width        int // MLP width (16)
+	Depth        int // hidden layers of every MLP (1); 0 is an affine map
+	Batch        int // paths per step, generated and real each (1024)
+	// Steps is the intended length of training. Step does not stop there; it only sets
+	// the default SWA start.
+	Steps       int
+	GenLR       float64 // Adadelta learning rate of the generator (2e-4)
+	DiscLR      float64 // Adadelta learning rate of the discriminator (1e-3)
+	WeightDecay float64 // Adadelta weight decay, both networks (0.01)
+	// SWAStart: the averages of both networks are updated after step index s (0-based)
+	// when s > SWAStart, as the example does (torch's `if step > swa_step_start`). A
+	// negative value means Steps/2 (5000 for the default 10,000 steps).
+	SWAStart int
+	// Dt is the solvers' largest step (1, as the example with times 0…63); each interval
+	// between output times is split into ⌈Δt/Dt⌉ equal steps.
+	Dt   float64
+	Seed uint64
+}
+
+// DefaultConfig is the reference setting of DESIGN.md and torchsde's example, for one
+// data channel: sizes 5/16/3/16/1, batch 1024, 10,000 steps, Adadelta 2e-4 and 1e-3 with
+// weight decay 0.01, SWA from step 5,000 (SWAStart −1: half of Steps), Dt 1.
+func DefaultConfig() Config {
+	return Config{
+		DataChannels: 1, InitialNoise: 5, Hidden: 16, NoiseDim: 3, Width: 16, Depth: 1,
+		Batch: 1024, Steps: 10000, GenLR: 2e-4, DiscLR: 1e-3, WeightDecay: 0.01,
+		SWAStart: -1, Dt: 1,
+	}
+}
+
+// SWAFrom is the resolved SWAStart.
+func (c Config) SWAFrom() int {
+	if c.SWAStart < 0 {
+		return c.Steps / 2
+	}
+	return c.SWAStart
+}
+
+func (c Config) check() error {
+	if c.DataChannels < 1 || c.InitialNoise < 1 || c.Hidden < 1 || c.NoiseDim < 1 || c.Width < 1 || c.Depth < 0 || c.Batch < 1 || c.Steps < 0 {
+		return fmt.Errorf("gan: invalid sizes in %+v", c)
+	}
+	if !(c.GenLR > 0) || !(c.DiscLR > 0) || !(c.WeightDecay >= 0) || math.IsInf(c.GenLR+c.DiscLR+c.WeightDecay, 0) {
+		return fmt.Errorf("gan: invalid learning rates or weight decay in %+v", c)
+	}
+	if !(c.Dt > 0) || math.IsInf(c.Dt, 0) {
+		return fmt.Errorf("gan: invalid Dt %v", c.Dt)
+	}
+	return nil
+}
+
+// StepStats reports one training step.
+type StepStats struct {
+	Step int // steps taken so far, this one included
+	// DiscLoss is L = mean D(fake) − mean D(real), what the discriminator descends;
+	// GenLoss = −L = mean D(real) − mean D(fake), what the generator descends, is the
+	// Wasserstein-1 estimate (with a 1-Lipschitz discriminator).
+	DiscLoss, GenLoss    float64
+	FakeScore, RealScore float64 // mean D(fake), mean D(real)
+	// GenReconstruction and DiscReconstruction are the reversible adjoints' largest
+	// reconstruction errors of the initial states in the backward passes.
+	GenReconstruction, DiscReconstruction float64
+	Averaged                              bool    // whether the SWA averages were updated
+	Seconds                               float64 // wall time of the step
+}
+
+// Model is an SDE-GAN with its optimisers and weight averages. It is not safe for
+// concurrent use.
+type Model struct {
+	cfg        Config
+	e          *engine[float32]
+	gOpt, dOpt *optim.Adadelta[float32]
+	gSWA, dSWA *optim.SWA[float32]
+	step       int
+	perm       []int
+	tensors    []tensor
+}
+
+// New returns an SDE-GAN for data observed at times (strictly increasing, at least 2),
+// initialised from cfg.Seed.
+func New(cfg Config, times []float64) (*Model, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if len(times) < 2 {
+		return nil, fmt.Errorf("gan: need at least 2 times, got %d", len(times))
+	}
+	for i, t := range times {
+		if math.IsNaN(t) || math.IsInf(t, 0) || (i > 0 && !(t > times[i-1])) {
+			return nil, fmt.Errorf("gan: times must be finite and strictly increasing (times[%d] = %v)", i, t)
+		}
+	}
+	e, err := newEngine[float32](cfg, times)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{cfg: cfg, e: e}
+	if m.gOpt, err = optim.NewAdadelta[float32](len(e.genP), optim.AdadeltaConfig{LR: cfg.GenLR, WeightDecay: cfg.WeightDecay}); err != nil {
+		return nil, fmt.Errorf("gan: generator optimiser: %w", err)
+	}
+	if m.dOpt, err = optim.NewAdadelta[float32](len(e.discP), optim.AdadeltaConfig{LR: cfg.DiscLR, WeightDecay: cfg.WeightDecay}); err != nil {
+		return nil, fmt.Errorf("gan: discriminator optimiser: %w", err)
+	}
+	// SWA's start is applied by Step (torch's "step > swa_step_start"), so the
+	// averages are updated unconditionally when called.
+	m.gSWA = optim.NewSWA[float32](len(e.genP), 0)
+	m.dSWA = optim.NewSWA[float32](len(e.discP), 0)
+	m.tensors = e.layout()
+	return m, nil
+}
+
+// Config returns the configuration.
+func (m *Model) Config() Config { return m.cfg }
+
+// Times returns the output times (a copy).
+func (m *Model) Times() []float64 { return append([]float64(nil), m.e.times...) }
+
+// Steps is the number of steps taken (including any that failed with ErrNonFinite).
+func (m *Model) Steps() int { return m.step }
+
+// SWACount is the number of parameter sets averaged so far (0 before SWA starts).
+func (m *Model) SWACount() int { return m.gSWA.N() }
+
+// NumParams returns the number of parameters of the generator and the discriminator.
+func (m *Model) NumParams() (gen, disc int) { return len(m.e.genP), len(m.e.discP) }
+
+func (m *Model) checkData(real *dataset.Paths) error {
+	if real == nil || real.N < 1 {
+		return errors.New("gan: no real paths")
+	}
+	if real.C() != m.cfg.DataChannels {
+		return fmt.Errorf("gan: data has %d channels, the model %d", real.C(), m.cfg.DataChannels)
+	}
+	if real.T() != m.e.T {
+		return fmt.Errorf("gan: data has %d times, the model %d", real.T(), m.e.T)
+	}
+	for i, t := range real.Times {
+		if math.Abs(t-m.e.times[i]) > 1e-9*math.Max(1, math.Abs(t)) {
+			return fmt.Errorf("gan: data time %d is %v, the model's %v", i, t, m.e.times[i])
+		}
+	}
+	if len(real.Values) != real.N*real.T()*real.C() {
+		return fmt.Errorf("gan: data has %d values, want N×T×C = %d", len(real.Values), real.N*real.T()*real.C())
+	}
+	return nil
+}
+
+// fillReal writes the real paths idx into the engine's control buffer (batch len(idx)).
+func (m *Model) fillReal(real *dataset.Paths, idx []int) error {
+	b := len(idx)
+	e := m.e
+	e.ensure(b)
+	for j, n := range idx {
+		path := real.Path(n)
+		for t := range e.T {
+			dst := e.realSlot(b, t, j)
+			for c := range dst {
+				v := path[t*e.C+c]
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					return fmt.Errorf("gan: real path %d has value %v at time %d, channel %d; interpolate missing values first", n, v, t, c)
+				}
+				dst[c] = float32(v)
+			}
+		}
+	}
+	return nil
+}
+
+// minibatch draws step k's real paths: Batch distinct paths uniformly (with replacement
+// when the data set has fewer than Batch paths), from a seed hashed from (Seed, k).
+func (m *Model) minibatch(n, k int) []int {
+	b := m.cfg.Batch
+	e := m.e
+	e.pcg.Seed(derive(m.cfg.Seed, streamTrainData, uint64(k)), 0)
+	if cap(m.perm) < max(n, b) {
+		m.perm = make([]int, max(n, b))
+	}
+	if n < b {
+		idx := m.perm[:b]
+		for j := range idx {
+			idx[j] = e.rng.IntN(n)
+		}
+		return idx
+	}
+	p := m.perm[:n]
+	for i := range p {
+		p[i] = i
+	}
+	for j := range b {
+		r := j + e.rng.IntN(n-j)
+		p[j], p[r] = p[r], p[j]
+	}
+	return p[:b]
+}
+
+// Step takes one training step on a minibatch of real (normalised, no missing values;
+// its times must be the model's): one gradient of the loss for both networks, one
+// Adadelta update of each, weight clipping of the discriminator, and the SWA update
+// when due. If the loss or a gradient is not finite it returns an error wrapping
+// ErrNonFinite and leaves parameters, optimiser state and averages untouched; the
+// step's noise is consumed all the same, so the next Step draws afresh.
+func (m *Model) Step(real *dataset.Paths) (StepStats, error) {
+	start := time.Now()
+	if err := m.checkData(real); err != nil {
+		return StepStats{}, err
+	}
+	e := m.e
+	k := m.step
+	b := m.cfg.Batch
+	if err := m.fillReal(real, m.minibatch(real.N, k)); err != nil {
+		return StepStats{Step: m.step}, err
+	}
+	m.step++
+	loss, err := e.lossGrad(b, e.genP, e.discP, derive(m.cfg.Seed, streamTrainV, uint64(k)), derive(m.cfg.Seed, streamTrainBM, uint64(k)), true)
+	st := StepStats{Step: m.step, DiscLoss: loss, GenLoss: -loss, FakeScore: e.lastFakeMean, RealScore: e.lastRealMean,
+		GenReconstruction: e.lastGenRecon, DiscReconstruction: e.lastDiscRecon}
+	if err == nil && (math.IsNaN(loss) || math.IsInf(loss, 0) || !allFinite(e.genG) || !allFinite(e.discG)) {
+		err = fmt.Errorf("%w at step %d (loss %v)", ErrNonFinite, m.step, loss)
+	}
+	if err != nil {
+		st.Seconds = time.Since(start).Seconds()
+		return st, err
+	}
+	for i := range e.genG {
+		e.genG[i] = -e.genG[i]
+	}
+	m.gOpt.Step(e.genP, e.genG)
+	m.dOpt.Step(e.discP, e.discG)
+	e.clipDisc(e.discP)
+	if k > m.cfg.SWAFrom() {
+		m.gSWA.Update(e.genP)
+		m.dSWA.Update(e.discP)
+		st.Averaged = true
+	}
+	st.Seconds = time.Since(start).Seconds()
+	return st, nil
+}
+
+// sampleChunk is the number of paths Sample solves at once. It is fixed so that the
+// noise of path p depends only on (seed, p).
+const sampleChunk = 2048
+
+func (m *Model) params(averaged bool) (gen, disc []float32) {
+	if averaged && m.gSWA.N() > 0 {
+		return m.gSWA.State(), m.dSWA.State()
+	}
+	return m.e.genP, m.e.discP
+}
+
+// Sample generates n paths at the model's times, in the units of the training data
+// (normalised), with channels named "y0", "y1", … (rename them). averaged selects the
+// SWA average of the generator (the current parameters before SWA has started, see
+// SWACount). Path p depends only on (seed, p) and the parameters, not on n.
+func (m *Model) Sample(n int, seed uint64, averaged bool) (*dataset.Paths, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("gan: Sample of %d paths", n)
+	}
+	e := m.e
+	T, C := e.T, e.C
+	out := &dataset.Paths{Times: m.Times(), N: n, Values: make([]float64, n*T*C)}
+	for c := range C {
+		out.Channels = append(out.Channels, fmt.Sprintf("y%d", c))
+	}
+	gp, _ := m.params(averaged)
+	vSeed := derive(seed, streamSampleV, 0)
+	for k := 0; k*sampleChunk < n; k++ {
+		p0 := k * sampleChunk
+		b := min(sampleChunk, n-p0)
+		if _, err := e.generate(b, gp, vSeed, p0, derive(seed, streamSampleBM, uint64(k)), true); err != nil {
+			return nil, err
+		}
+		for t := range T {
+			for j := range b {
+				src := e.ys[(t*b+j)*C : (t*b+j+1)*C]
+				dst := out.Values[((p0+j)*T+t)*C:]
+				for c, v := range src {
+					dst[c] = float64(v)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// Evaluate returns the loss mean D(fake) − mean D(real) over all of real, in batches of
+// Config.Batch paths in order, each against as many generated paths (noise from seed),
+// with the current or (averaged) the SWA-averaged networks: the example's
+// evaluate_loss. Its negative is the Wasserstein estimate.
+func (m *Model) Evaluate(real *dataset.Paths, averaged bool, seed uint64) (float64, error) {
+	if err := m.checkData(real); err != nil {
+		return 0, err
+	}
+	gp, dp := m.params(averaged)
+	var total float64
+	idx := make([]int, 0, m.cfg.Batch)
+	for k := 0; k*m.cfg.Batch < real.N; k++ {
+		p0 := k * m.cfg.Batch
+		b := min(m.cfg.Batch, real.N-p0)
+		idx = idx[:0]
+		for j := range b {
+			idx = append(idx, p0+j)
+		}
+		if err := m.fillReal(real, idx); err != nil {
+			return math.NaN(), err
+		}
+		loss, err := m.e.lossGrad(b, gp, dp, derive(seed, streamEvalV, uint64(k)), derive(seed, streamEvalBM, uint64(k)), false)
+		if err != nil {
+			return math.NaN(), err
+		}
+		total += loss * float64(b)
+	}
+	return total / float64(real.N), nil
+}

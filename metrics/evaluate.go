@@ -1,0 +1,113 @@
+package metrics
+
+import (
+	"github.com/gosde/gosde/dataset"
+)
+
+// Options configures Evaluate. Zero values select each metric's defaults.
+type Options struct {
+	// Seed drives every random choice: Evaluate overrides MMD.Seed and Classify.Seed
+	// with values derived from it, so a Report is determined by the inputs, the
+	// options and Seed.
+	Seed uint64
+	// MMD configures MMD and MMDFloor (Seed ignored, see above). A zero Bandwidth is
+	// replaced by MedianBandwidth on the real test set, and that one σ is used for both.
+	MMD MMDOptions
+	// Classify configures the classifier (Seed ignored, see above).
+	Classify ClassifyOptions
+	// Predict configures both ridge predictors.
+	Predict PredictOptions
+	// KSTimes are the time indices of the marginal KS statistics; nil selects
+	// FiveTimes(T).
+	KSTimes []int
+}
+
+// KSEntry is one marginal Kolmogorov–Smirnov statistic.
+type KSEntry struct {
+	Time        int     `json:"time"`         // time index into Times
+	TimeValue   float64 `json:"time_value"`   // Times[Time]
+	Channel     int     `json:"channel"`      // channel index
+	ChannelName string  `json:"channel_name"` // Channels[Channel]
+	D           float64 `json:"d"`            // two-sample KS statistic
+}
+
+// Report is the result of Evaluate, ready for encoding/json.
+type Report struct {
+	MMD                float64   `json:"mmd"`             // unbiased MMD², real test vs fake
+	MMDFloor           float64   `json:"mmd_floor"`       // MMD² between two halves of real test
+	SignatureDepth     int       `json:"signature_depth"` // MMD signature depth
+	Bandwidth          float64   `json:"bandwidth"`       // MMD kernel bandwidth σ
+	KS                 []KSEntry `json:"ks"`
+	KSMax              float64   `json:"ks_max"`              // max of KS[].D
+	ClassifierAccuracy float64   `json:"classifier_accuracy"` // 0.5 = indistinguishable
+	TSTRMSE            float64   `json:"tstr_mse"`            // Predict(fake, realTest)
+	TRTRMSE            float64   `json:"trtr_mse"`            // Predict(realTrain, realTest)
+}
+
+// Evaluate runs every metric, comparing the generated paths fake with the held-out real
+// paths realTest (which the generator was not trained on); realTrain serves only as the
+// training set of the TRTR predictor:
+//
+//	mmd                 = MMD(realTest, fake, opt.MMD), σ = bandwidth
+//	mmd_floor           = MMDFloor(realTest, opt.MMD), same σ
+//	ks                  = MarginalKS(realTest, fake, opt.KSTimes or FiveTimes(T)), ks_max its maximum
+//	classifier_accuracy = Classify(realTest, fake, opt.Classify)
+//	tstr_mse            = Predict(fake, realTest, opt.Predict)
+//	trtr_mse            = Predict(realTrain, realTest, opt.Predict)
+//
+// All three sets must share Times and Channels and hold at least MinPaths paths each.
+func Evaluate(realTrain, realTest, fake *dataset.Paths, opt Options) (Report, error) {
+	var r Report
+	if err := checkPair("real test", realTest, "fake", fake); err != nil {
+		return r, err
+	}
+	if err := checkPair("real test", realTest, "real train", realTrain); err != nil {
+		return r, err
+	}
+	mo, err := opt.MMD.withDefaults()
+	if err != nil {
+		return r, err
+	}
+	mo.Seed = opt.Seed
+	if mo.Bandwidth == 0 {
+		if mo.Bandwidth, err = MedianBandwidth(realTest, mo); err != nil {
+			return r, err
+		}
+	}
+	r.SignatureDepth, r.Bandwidth = mo.Depth, mo.Bandwidth
+	if r.MMD, err = MMD(realTest, fake, mo); err != nil {
+		return r, err
+	}
+	if r.MMDFloor, err = MMDFloor(realTest, mo); err != nil {
+		return r, err
+	}
+
+	times := opt.KSTimes
+	if times == nil {
+		times = FiveTimes(len(realTest.Times))
+	}
+	ks, err := MarginalKS(realTest, fake, times)
+	if err != nil {
+		return r, err
+	}
+	C := len(realTest.Channels)
+	r.KS = make([]KSEntry, len(ks))
+	for i, d := range ks {
+		t, c := times[i/C], i%C
+		r.KS[i] = KSEntry{Time: t, TimeValue: realTest.Times[t], Channel: c, ChannelName: realTest.Channels[c], D: d}
+		r.KSMax = max(r.KSMax, d)
+	}
+
+	co := opt.Classify
+	co.Seed = opt.Seed ^ 0x9e3779b97f4a7c15
+	if r.ClassifierAccuracy, err = Classify(realTest, fake, co); err != nil {
+		return r, err
+	}
+	if r.TSTRMSE, err = Predict(fake, realTest, opt.Predict); err != nil {
+		return r, err
+	}
+	if r.TRTRMSE, err = Predict(realTrain, realTest, opt.Predict); err != nil {
+		return r, err
+	}
+	return r, nil
+}

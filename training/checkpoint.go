@@ -1,0 +1,145 @@
+package training
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/gosde/gosde/checkpoint"
+	"github.com/gosde/gosde/dataset"
+	"github.com/gosde/gosde/gan"
+	"github.com/gosde/gosde/metrics"
+)
+
+// Metadata keys of a gosde checkpoint (safetensors "__metadata__", strings).
+const (
+	metaModel     = "gosde.model"
+	metaConfig    = "gosde.config"
+	metaNorm      = "gosde.normalization"
+	metaChannels  = "gosde.channels"
+	metaTimes     = "gosde.times"
+	metaHistory   = "gosde.history"
+	metaUntrained = "gosde.untrained_metrics"
+)
+
+// Checkpoint is a trained model with everything needed to resume its training or to
+// sample from it in the data's own units.
+type Checkpoint struct {
+	Config    Config
+	Params    map[string][]float32
+	Norm      dataset.Normalization
+	Channels  []string
+	Times     []float64
+	History   history
+	Untrained *metrics.Report
+}
+
+// Save writes the model's parameters, optimiser state and averages as float32 tensors
+// (loadable with safetensors.numpy.load_file) with the run's configuration, the data's
+// normalisation, channel names and times in the metadata, atomically.
+func Save(path string, model *gan.Model, cfg Config, data *Data, hist history, untrained *metrics.Report) error {
+	f := checkpoint.File{Tensors: map[string]checkpoint.Tensor{}, Metadata: map[string]string{metaModel: cfg.Model}}
+	shapes := model.Shapes()
+	for name, v := range model.Params() {
+		f.Tensors[name] = checkpoint.Tensor{Shape: shapes[name], F32: v}
+	}
+	for key, v := range map[string]any{metaConfig: cfg, metaNorm: data.Norm, metaChannels: data.Train.Channels,
+		metaTimes: data.Train.Times, metaHistory: hist, metaUntrained: untrained} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		f.Metadata[key] = string(b)
+	}
+	return checkpoint.Save(path, f)
+}
+
+// Load reads a checkpoint written by Save.
+func Load(path string) (*Checkpoint, error) {
+	f, err := checkpoint.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if m := f.Metadata[metaModel]; m != "sde-gan" {
+		return nil, fmt.Errorf("%s is not a gosde SDE-GAN checkpoint (model %q)", path, m)
+	}
+	ck := &Checkpoint{Params: map[string][]float32{}}
+	for key, dst := range map[string]any{metaConfig: &ck.Config, metaNorm: &ck.Norm, metaChannels: &ck.Channels,
+		metaTimes: &ck.Times, metaHistory: &ck.History, metaUntrained: &ck.Untrained} {
+		s, ok := f.Metadata[key]
+		if !ok {
+			return nil, fmt.Errorf("%s lacks the metadata %q: it was not written by gosde train", path, key)
+		}
+		if err := json.Unmarshal([]byte(s), dst); err != nil {
+			return nil, fmt.Errorf("%s: metadata %q: %w", path, key, err)
+		}
+	}
+	for name, t := range f.Tensors {
+		if t.F32 == nil {
+			return nil, fmt.Errorf("%s: tensor %q is not float32", path, name)
+		}
+		ck.Params[name] = t.F32
+	}
+	if len(ck.Norm.Mean) != len(ck.Channels) || len(ck.Norm.Std) != len(ck.Channels) {
+		return nil, fmt.Errorf("%s: normalisation of %d channels for %d channel names", path, len(ck.Norm.Mean), len(ck.Channels))
+	}
+	return ck, nil
+}
+
+// Model rebuilds the checkpoint's model with its parameters.
+func (ck *Checkpoint) Model() (*gan.Model, error) {
+	m, err := gan.New(ck.Config.GAN, ck.Times)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint configuration: %w", err)
+	}
+	if err := m.SetParams(ck.Params); err != nil {
+		return nil, fmt.Errorf("checkpoint parameters: %w", err)
+	}
+	return m, nil
+}
+
+// Sample generates n paths from the checkpoint's model (its weight average once
+// averaging has begun) in the data's own units, with the data's channel names.
+func (ck *Checkpoint) Sample(n int, seed uint64) (*dataset.Paths, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("number of paths must be at least 1, got %d", n)
+	}
+	m, err := ck.Model()
+	if err != nil {
+		return nil, err
+	}
+	p, err := m.Sample(n, seed, m.SWACount() > 0)
+	if err != nil {
+		return nil, err
+	}
+	p.Channels = append([]string(nil), ck.Channels...)
+	ck.Norm.Invert(p)
+	return p, nil
+}
+
+// Evaluate compares n generated paths with the held-out part of the data set spec (in
+// normalised units of the checkpoint's data) and returns the metrics.
+func (ck *Checkpoint) Evaluate(spec string, n int, seed uint64) (metrics.Report, error) {
+	data, err := LoadData(spec, ck.Config.Seed)
+	if err != nil {
+		return metrics.Report{}, err
+	}
+	if data.Train.C() != len(ck.Channels) || data.Train.T() != len(ck.Times) {
+		return metrics.Report{}, fmt.Errorf("data %q has %d times × %d channels; the checkpoint's model makes %d × %d",
+			spec, data.Train.T(), data.Train.C(), len(ck.Times), len(ck.Channels))
+	}
+	// Measure in the checkpoint's units, whatever statistics the data gives now.
+	for _, p := range []*dataset.Paths{data.Train, data.Test} {
+		data.Norm.Invert(p)
+		ck.Norm.Apply(p)
+	}
+	m, err := ck.Model()
+	if err != nil {
+		return metrics.Report{}, err
+	}
+	fake, err := m.Sample(n, seed, m.SWACount() > 0)
+	if err != nil {
+		return metrics.Report{}, err
+	}
+	fake.Channels = data.Train.Channels
+	return metrics.Evaluate(data.Train, data.Test, fake, metrics.Options{Seed: seed})
+}

@@ -1,0 +1,160 @@
+package training
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gosde/gosde/checkpoint"
+)
+
+// tiny is a configuration that trains in well under a second.
+func tiny() Config {
+	c := DefaultConfig()
+	c.Steps, c.CheckpointEvery, c.EvalPaths = 6, 2, 64
+	c.GAN.Batch, c.GAN.Hidden, c.GAN.Width, c.GAN.NoiseDim = 16, 4, 4, 2
+	return c
+}
+
+func TestRunWritesARunDirectory(t *testing.T) {
+	dir := t.TempDir()
+	res, err := Run(context.Background(), tiny(), dir, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 6 || res.Untrained == nil {
+		t.Fatalf("result %+v", res)
+	}
+	for _, f := range []string{ConfigFile, CheckpointFile, MetricsFile, PathsPlot, MarginalsPlot, CurvesPlot} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s missing or empty: %v", f, err)
+		}
+	}
+	ck, err := Load(filepath.Join(dir, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ck.History.Step) != 6 || ck.Config.Steps != 6 || len(ck.Channels) != 1 {
+		t.Fatalf("checkpoint history %d steps, config %+v", len(ck.History.Step), ck.Config)
+	}
+	// Samples come back in the data's own units: the OU data start in [−1, 1].
+	p, err := ck.Sample(50, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.N != 50 || p.Channels[0] != "y" {
+		t.Fatalf("sample %d paths, channels %v", p.N, p.Channels)
+	}
+	for _, v := range p.Values {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			t.Fatal("non-finite sample")
+		}
+	}
+	if _, err := ck.Evaluate("ou", 64, 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Interrupting a run and resuming it gives bit-identically the checkpoint of a run
+// that was never interrupted.
+func TestInterruptAndResumeIsBitIdentical(t *testing.T) {
+	whole, parts := t.TempDir(), t.TempDir()
+	if _, err := Run(context.Background(), tiny(), whole, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := Run(ctx, tiny(), parts, false, func(p Progress) {
+		if p.Step == 3 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupted run returned %v", err)
+	}
+	mid, err := Load(filepath.Join(parts, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mid.History.Step) != 3 {
+		t.Fatalf("interruption checkpoint holds %d steps, want 3", len(mid.History.Step))
+	}
+	if _, err := Run(context.Background(), Config{}, parts, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	a, err := checkpoint.Load(filepath.Join(whole, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := checkpoint.Load(filepath.Join(parts, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Tensors) != len(b.Tensors) {
+		t.Fatalf("%d tensors vs %d", len(a.Tensors), len(b.Tensors))
+	}
+	for name, ta := range a.Tensors {
+		tb := b.Tensors[name]
+		for i := range ta.F32 {
+			if math.Float32bits(ta.F32[i]) != math.Float32bits(tb.F32[i]) {
+				t.Fatalf("%s[%d]: resumed %v, uninterrupted %v", name, i, tb.F32[i], ta.F32[i])
+			}
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	csv := filepath.Join(t.TempDir(), "bad.csv")
+	os.WriteFile(csv, []byte("id,t,y\n0,0,1\n0,1,x\n"), 0o644)
+	few := filepath.Join(t.TempDir(), "few.csv")
+	os.WriteFile(few, []byte("id,t,y\n0,0,1\n0,1,2\n1,0,1\n1,1,3\n"), 0o644)
+	cases := map[string]func(*Config){
+		"unknown model":   func(c *Config) { c.Model = "vae" },
+		"zero steps":      func(c *Config) { c.Steps = 0 },
+		"negative batch":  func(c *Config) { c.GAN.Batch = -1 },
+		"missing data":    func(c *Config) { c.Data = "/no/such/file.csv" },
+		"no data":         func(c *Config) { c.Data = "" },
+		"malformed csv":   func(c *Config) { c.Data = csv },
+		"too few series":  func(c *Config) { c.Data = few },
+		"few eval paths":  func(c *Config) { c.EvalPaths = 1 },
+		"bad checkpoints": func(c *Config) { c.CheckpointEvery = -1 },
+	}
+	for name, mutate := range cases {
+		c := tiny()
+		mutate(&c)
+		dir := filepath.Join(t.TempDir(), "run")
+		if _, err := Run(context.Background(), c, dir, false, nil); err == nil {
+			t.Errorf("%s: Run succeeded", name)
+		}
+		if _, err := os.Stat(filepath.Join(dir, CheckpointFile)); err == nil {
+			t.Errorf("%s: a checkpoint was written", name)
+		}
+	}
+	if _, err := Run(context.Background(), tiny(), t.TempDir(), true, nil); err == nil {
+		t.Error("resuming an empty directory succeeded")
+	}
+}
+
+func TestLoadRefusesForeignAndCorruptCheckpoints(t *testing.T) {
+	dir := t.TempDir()
+	foreign := filepath.Join(dir, "foreign.safetensors")
+	if err := checkpoint.Save(foreign, checkpoint.File{Tensors: map[string]checkpoint.Tensor{"w": {Shape: []int{1}, F32: []float32{1}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(foreign); err == nil || !strings.Contains(err.Error(), "not a gosde") {
+		t.Errorf("foreign checkpoint: %v", err)
+	}
+	run := t.TempDir()
+	if _, err := Run(context.Background(), tiny(), run, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(run, CheckpointFile))
+	cut := filepath.Join(dir, "cut.safetensors")
+	os.WriteFile(cut, b[:len(b)-10], 0o644)
+	if _, err := Load(cut); !errors.Is(err, checkpoint.ErrCorrupt) {
+		t.Errorf("truncated checkpoint: %v", err)
+	}
+}
