@@ -59,6 +59,25 @@ func NewAdam[F Float](n int, cfg AdamConfig) (*Adam[F], error) {
 // Steps is the number of updates so far.
 func (a *Adam[F]) Steps() int { return a.t }
 
+// SetLR changes the learning rate of the updates to come (a schedule such as an
+// exponential decay sets it before each Step, like torch's lr_scheduler).
+func (a *Adam[F]) SetLR(lr float64) error {
+	if !(lr > 0) || math.IsInf(lr, 0) {
+		return fmt.Errorf("optim: Adam learning rate must be positive and finite, got %v", lr)
+	}
+	a.cfg.LR = lr
+	return nil
+}
+
+// State returns Adam's moment vectors, torch's exp_avg and exp_avg_sq, as views of its
+// own storage: a checkpoint saves them, and restores them by copying into them and
+// calling SetSteps.
+func (a *Adam[F]) State() (expAvg, expAvgSq []F) { return a.m, a.v }
+
+// SetSteps sets the update count (which the bias corrections use), when restoring a
+// checkpoint.
+func (a *Adam[F]) SetSteps(n int) { a.t = n }
+
 // Step applies one Adam update.
 func (a *Adam[F]) Step(params, grad []F) {
 	checkLen(len(a.m), params, grad)

@@ -202,3 +202,47 @@ func TestStateRestore(t *testing.T) {
 		t.Fatalf("counts %d, %d; want 4, 4", b.Steps(), r.N())
 	}
 }
+
+// Adam restored from its State continues bit-identically, and SetLR takes effect.
+func TestAdamStateAndLR(t *testing.T) {
+	const n = 5
+	a, _ := NewAdam[float64](n, AdamConfig{LR: 0.1, WeightDecay: 0.01})
+	p, g := make([]float64, n), make([]float64, n)
+	for i := range p {
+		p[i], g[i] = float64(i), 1-float64(i)/2
+	}
+	a.Step(p, g)
+	a.Step(p, g)
+	b, _ := NewAdam[float64](n, AdamConfig{LR: 0.1, WeightDecay: 0.01})
+	am, av := a.State()
+	bm, bv := b.State()
+	copy(bm, am)
+	copy(bv, av)
+	b.SetSteps(a.Steps())
+	q := append([]float64(nil), p...)
+	a.Step(p, g)
+	b.Step(q, g)
+	for i := range p {
+		if p[i] != q[i] {
+			t.Fatalf("element %d: restored %v, original %v", i, q[i], p[i])
+		}
+	}
+	// With the learning rate halved, the next step moves half as far (m and v are the
+	// same either way).
+	c, _ := NewAdam[float64](n, AdamConfig{LR: 0.1})
+	d, _ := NewAdam[float64](n, AdamConfig{LR: 0.1})
+	if err := d.SetLR(0.05); err != nil {
+		t.Fatal(err)
+	}
+	pc, pd := []float64{1, 1, 1, 1, 1}, []float64{1, 1, 1, 1, 1}
+	c.Step(pc, g)
+	d.Step(pd, g)
+	for i := range pc {
+		if dc, dd := pc[i]-1, pd[i]-1; math.Abs(dd-dc/2) > 1e-15 {
+			t.Fatalf("element %d: step %v with lr/2, %v with lr", i, dd, dc)
+		}
+	}
+	if d.SetLR(-1) == nil || d.SetLR(math.Inf(1)) == nil {
+		t.Fatal("bad learning rates accepted")
+	}
+}
