@@ -41,6 +41,7 @@ FUZZTIME ?= 10s
 fuzz:
 	$(GO) test ./brownian/ -run '^$$' -fuzz FuzzIntervalQueries -fuzztime $(FUZZTIME)
 	$(GO) test ./checkpoint/ -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	$(GO) test ./dataset/ -run '^$$' -fuzz FuzzReadCSV -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin

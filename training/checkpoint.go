@@ -6,7 +6,6 @@ import (
 
 	"github.com/gosde/gosde/checkpoint"
 	"github.com/gosde/gosde/dataset"
-	"github.com/gosde/gosde/gan"
 	"github.com/gosde/gosde/metrics"
 )
 
@@ -36,7 +35,7 @@ type Checkpoint struct {
 // Save writes the model's parameters, optimiser state and averages as float32 tensors
 // (loadable with safetensors.numpy.load_file) with the run's configuration, the data's
 // normalisation, channel names and times in the metadata, atomically.
-func Save(path string, model *gan.Model, cfg Config, data *Data, hist history, untrained *metrics.Report) error {
+func Save(path string, model model, cfg Config, data *Data, hist history, untrained *metrics.Report) error {
 	f := checkpoint.File{Tensors: map[string]checkpoint.Tensor{}, Metadata: map[string]string{metaModel: cfg.Model}}
 	shapes := model.Shapes()
 	for name, v := range model.Params() {
@@ -59,8 +58,8 @@ func Load(path string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m := f.Metadata[metaModel]; m != "sde-gan" {
-		return nil, fmt.Errorf("%s is not a gosde SDE-GAN checkpoint (model %q)", path, m)
+	if m := f.Metadata[metaModel]; m != "sde-gan" && m != "latent-sde" {
+		return nil, fmt.Errorf("%s is not a gosde checkpoint (model %q; gosde writes %v)", path, m, Models)
 	}
 	ck := &Checkpoint{Params: map[string][]float32{}}
 	for key, dst := range map[string]any{metaConfig: &ck.Config, metaNorm: &ck.Norm, metaChannels: &ck.Channels,
@@ -86,8 +85,9 @@ func Load(path string) (*Checkpoint, error) {
 }
 
 // Model rebuilds the checkpoint's model with its parameters.
-func (ck *Checkpoint) Model() (*gan.Model, error) {
-	m, err := gan.New(ck.Config.GAN, ck.Times)
+func (ck *Checkpoint) Model() (model, error) {
+	cfg := ck.Config
+	m, err := newModel(&cfg, len(ck.Channels), ck.Times)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint configuration: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/gosde/gosde/checkpoint"
 	"github.com/gosde/gosde/dataset"
 	"github.com/gosde/gosde/gan"
+	"github.com/gosde/gosde/latent"
 	"github.com/gosde/gosde/metrics"
 	"github.com/gosde/gosde/plots"
 )
@@ -31,9 +32,6 @@ const (
 	CurvesPlot     = "training.png"
 )
 
-// Models that Run trains.
-var Models = []string{"sde-gan"}
-
 // Config is everything that defines a training run; it is saved as config.json and in
 // the checkpoint, so that a run can be resumed and its model rebuilt.
 type Config struct {
@@ -47,8 +45,17 @@ type Config struct {
 	CheckpointEvery int `json:"checkpoint_every"`
 	// EvalPaths is the number of generated paths the metrics compare with the real
 	// test set.
-	EvalPaths int        `json:"eval_paths"`
-	GAN       gan.Config `json:"gan"`
+	EvalPaths int `json:"eval_paths"`
+	// MaxSeconds stops training after this much wall-clock time (0: no limit), for
+	// comparisons at equal time.
+	MaxSeconds float64       `json:"max_seconds"`
+	GAN        gan.Config    `json:"gan"`
+	Latent     latent.Config `json:"latent"`
+	// Method and Adjoint select the latent SDE's solver by name (reversible-heun,
+	// midpoint, heun, euler; reversible, continuous, backprop). The SDE-GAN always uses
+	// reversible Heun and its algebraic adjoint.
+	Method  string `json:"method"`
+	Adjoint string `json:"adjoint"`
 }
 
 // DefaultConfig is the built-in default: an SDE-GAN on the OU data set with the
@@ -59,14 +66,24 @@ func DefaultConfig() Config {
 	g.Batch = 256
 	g.Steps = 2000
 	g.SWAStart = -1
-	return Config{Model: "sde-gan", Data: "ou", Steps: g.Steps, Seed: 1, CheckpointEvery: 250, EvalPaths: 1000, GAN: g}
+	return Config{Model: "sde-gan", Data: "ou", Steps: g.Steps, Seed: 1, CheckpointEvery: 250, EvalPaths: 1000,
+		GAN: g, Latent: latent.DefaultConfig(), Method: "reversible-heun", Adjoint: "reversible"}
 }
 
 // Check reports the first invalid setting.
 func (c Config) Check() error {
+	if c.Model == "latent-sde" {
+		if _, _, err := parseSolver(c.Method, c.Adjoint); err != nil {
+			return err
+		}
+	}
 	switch {
-	case c.Model != "sde-gan":
+	case c.Model != "sde-gan" && c.Model != "latent-sde":
 		return fmt.Errorf("unknown model %q: the models are %v", c.Model, Models)
+	case c.Model == "latent-sde" && c.Latent.Batch < 1:
+		return fmt.Errorf("batch must be at least 1, got %d", c.Latent.Batch)
+	case c.MaxSeconds < 0:
+		return fmt.Errorf("time limit must not be negative, got %v s", c.MaxSeconds)
 	case c.Steps < 1:
 		return fmt.Errorf("steps must be at least 1, got %d", c.Steps)
 	case c.GAN.Batch < 1:
@@ -81,7 +98,7 @@ func (c Config) Check() error {
 
 // Progress is reported after every training step.
 type Progress struct {
-	gan.StepStats
+	Stats
 	Total int
 }
 
@@ -92,6 +109,9 @@ type Result struct {
 	Seconds   float64
 	Untrained *metrics.Report
 	Trained   metrics.Report
+	// TestLoss is the model's own loss on the test set after training: the Wasserstein
+	// estimate (SDE-GAN) or the negative ELBO (latent SDE).
+	TestLoss float64
 }
 
 // ErrInterrupted is returned by Run when its context is cancelled; the checkpoint of
@@ -119,13 +139,11 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 	if err != nil {
 		return nil, err
 	}
-	gcfg := cfg.GAN
-	gcfg.DataChannels = data.Train.C()
-	gcfg.Steps = cfg.Steps
-	gcfg.Seed = cfg.Seed
-	gcfg.Dt = stepFor(data.Train.Times)
-	cfg.GAN = gcfg
-	model, err := gan.New(gcfg, data.Train.Times)
+	if cfg.Model == "latent-sde" {
+		m, a, _ := parseSolver(cfg.Method, cfg.Adjoint)
+		cfg.Latent.Method, cfg.Latent.Adjoint = m, a
+	}
+	model, err := newModel(&cfg, data.Train.C(), data.Train.Times)
 	if err != nil {
 		return nil, err
 	}
@@ -156,23 +174,27 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 	save := func() error {
 		return Save(filepath.Join(dir, CheckpointFile), model, cfg, data, hist, res.Untrained)
 	}
+	trainStart := time.Now()
 	for model.Steps() < cfg.Steps {
+		if cfg.MaxSeconds > 0 && time.Since(trainStart).Seconds() >= cfg.MaxSeconds {
+			break
+		}
 		if ctx.Err() != nil {
 			if err := save(); err != nil {
 				return nil, err
 			}
 			return nil, ErrInterrupted
 		}
-		st, err := model.Step(data.Train)
+		st, err := model.step(data.Train)
 		if err != nil {
-			if errors.Is(err, gan.ErrNonFinite) {
+			if st.nonFinite {
 				return nil, fmt.Errorf("step %d: %w; the checkpoint in %s holds the last good state (try a smaller learning rate)", model.Steps(), err, dir)
 			}
 			return nil, err
 		}
 		hist.add(st)
 		if report != nil {
-			report(Progress{StepStats: st, Total: cfg.Steps})
+			report(Progress{Stats: st, Total: cfg.Steps})
 		}
 		if cfg.CheckpointEvery > 0 && model.Steps()%cfg.CheckpointEvery == 0 {
 			if err := save(); err != nil {
@@ -187,9 +209,13 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 	if err != nil {
 		return nil, fmt.Errorf("evaluating the trained model: %w", err)
 	}
+	if res.TestLoss, err = model.testLoss(data.Test, cfg.Seed^0x7e57); err != nil {
+		return nil, fmt.Errorf("test loss: %w", err)
+	}
 	res.Trained, res.Steps, res.Seconds = trained, model.Steps(), time.Since(start).Seconds()
 	out := map[string]any{"untrained": res.Untrained, "trained": res.Trained, "steps": res.Steps, "data": cfg.Data,
-		"model": cfg.Model, "definitions": metricDefinitions}
+		"model": cfg.Model, "test_loss": res.TestLoss, "training_seconds": time.Since(trainStart).Seconds(),
+		"definitions": metricDefinitions}
 	if err := writeJSON(filepath.Join(dir, MetricsFile), out); err != nil {
 		return nil, err
 	}
@@ -204,6 +230,7 @@ var metricDefinitions = map[string]string{
 	"classifier_accuracy": "test accuracy of a logistic regression on standardised depth-3 signatures trained to tell real from generated (0.5: indistinguishable)",
 	"tstr_mse":            "train on synthetic, test on real: MSE (normalised units) of a ridge regression predicting the second half of a path from its first half, fitted on generated paths and tested on real ones",
 	"trtr_mse":            "the same predictor fitted on real training paths: the reference for tstr_mse",
+	"test_loss":           "the model's own loss on the test set after training: for the SDE-GAN the Wasserstein estimate mean D(real) − mean D(fake) (averaged networks), for the latent SDE the mean negative ELBO per path",
 }
 
 // stepFor is the solver step: the smallest spacing of the observation times, so that
@@ -216,7 +243,7 @@ func stepFor(times []float64) float64 {
 	return dt
 }
 
-func evaluate(model *gan.Model, data *Data, cfg Config, averaged bool) (metrics.Report, error) {
+func evaluate(model model, data *Data, cfg Config, averaged bool) (metrics.Report, error) {
 	fake, err := model.Sample(cfg.EvalPaths, cfg.Seed^0xe7a1, averaged && model.SWACount() > 0)
 	if err != nil {
 		return metrics.Report{}, err
@@ -225,7 +252,7 @@ func evaluate(model *gan.Model, data *Data, cfg Config, averaged bool) (metrics.
 	return metrics.Evaluate(data.Train, data.Test, fake, metrics.Options{Seed: cfg.Seed})
 }
 
-func drawPlots(dir string, model *gan.Model, data *Data, cfg Config, hist history) error {
+func drawPlots(dir string, model model, data *Data, cfg Config, hist history) error {
 	fake, err := model.Sample(max(cfg.EvalPaths, 100), cfg.Seed^0x91075, model.SWACount() > 0)
 	if err != nil {
 		return err
@@ -240,7 +267,7 @@ func drawPlots(dir string, model *gan.Model, data *Data, cfg Config, hist histor
 	if err := plots.Marginals(filepath.Join(dir, MarginalsPlot), real, fake, metrics.FiveTimes(real.T())); err != nil {
 		return err
 	}
-	return plots.Curves(filepath.Join(dir, CurvesPlot), hist.series())
+	return plots.Curves(filepath.Join(dir, CurvesPlot), hist.series(cfg.Model))
 }
 
 func clonePaths(p *dataset.Paths) *dataset.Paths {
@@ -272,22 +299,26 @@ func ReadConfig(dir string) (Config, error) {
 
 // history keeps the training curves (one point per step).
 type history struct {
-	Step    []float64 `json:"step"`
-	GenLoss []float64 `json:"wasserstein"`
-	Recon   []float64 `json:"reconstruction_error"`
-	Sec     []float64 `json:"seconds"`
+	Step  []float64 `json:"step"`
+	Loss  []float64 `json:"loss"`
+	Recon []float64 `json:"reconstruction_error"`
+	Sec   []float64 `json:"seconds"`
 }
 
-func (h *history) add(st gan.StepStats) {
+func (h *history) add(st Stats) {
 	h.Step = append(h.Step, float64(st.Step))
-	h.GenLoss = append(h.GenLoss, st.GenLoss)
-	h.Recon = append(h.Recon, math.Max(st.GenReconstruction, st.DiscReconstruction))
+	h.Loss = append(h.Loss, st.Loss)
+	h.Recon = append(h.Recon, st.Reconstruction)
 	h.Sec = append(h.Sec, st.Seconds)
 }
 
-func (h history) series() []plots.Series {
+func (h history) series(modelName string) []plots.Series {
+	loss := "Wasserstein estimate: mean D(real) − mean D(fake)"
+	if modelName == "latent-sde" {
+		loss = "negative ELBO (training minibatch)"
+	}
 	return []plots.Series{
-		{Name: "Wasserstein estimate: mean D(real) − mean D(fake)", Step: h.Step, Values: h.GenLoss},
+		{Name: loss, Step: h.Step, Values: h.Loss},
 		{Name: "largest reversible-adjoint reconstruction error", Step: h.Step, Values: h.Recon},
 		{Name: "seconds per step", Step: h.Step, Values: h.Sec},
 	}

@@ -17,16 +17,29 @@ func tiny() Config {
 	c := DefaultConfig()
 	c.Steps, c.CheckpointEvery, c.EvalPaths = 6, 2, 64
 	c.GAN.Batch, c.GAN.Hidden, c.GAN.Width, c.GAN.NoiseDim = 16, 4, 4, 2
+	c.Latent.Batch, c.Latent.Width, c.Latent.LatentSize, c.Latent.ContextSize = 16, 4, 2, 2
+	return c
+}
+
+func tinyLatent() Config {
+	c := tiny()
+	c.Model = "latent-sde"
 	return c
 }
 
 func TestRunWritesARunDirectory(t *testing.T) {
+	for _, cfg := range []Config{tiny(), tinyLatent()} {
+		t.Run(cfg.Model, func(t *testing.T) { testRunDirectory(t, cfg) })
+	}
+}
+
+func testRunDirectory(t *testing.T, cfg Config) {
 	dir := t.TempDir()
-	res, err := Run(context.Background(), tiny(), dir, false, nil)
+	res, err := Run(context.Background(), cfg, dir, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Steps != 6 || res.Untrained == nil {
+	if res.Steps != 6 || res.Untrained == nil || math.IsNaN(res.TestLoss) {
 		t.Fatalf("result %+v", res)
 	}
 	for _, f := range []string{ConfigFile, CheckpointFile, MetricsFile, PathsPlot, MarginalsPlot, CurvesPlot} {
@@ -59,15 +72,40 @@ func TestRunWritesARunDirectory(t *testing.T) {
 	}
 }
 
+// The latent SDE trains with the paper's baseline solver too, and a time limit stops a
+// run early with everything written.
+func TestLatentBaselineAndTimeLimit(t *testing.T) {
+	c := tinyLatent()
+	c.Method, c.Adjoint = "midpoint", "continuous"
+	c.Steps, c.MaxSeconds = 1000000, 0.3
+	res, err := Run(context.Background(), c, t.TempDir(), false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps < 1 || res.Steps >= c.Steps {
+		t.Fatalf("time-limited run took %d steps", res.Steps)
+	}
+	c.Method, c.Adjoint = "midpoint", "reversible"
+	if _, err := Run(context.Background(), c, t.TempDir(), false, nil); err == nil {
+		t.Fatal("reversible adjoint with midpoint accepted")
+	}
+}
+
 // Interrupting a run and resuming it gives bit-identically the checkpoint of a run
 // that was never interrupted.
 func TestInterruptAndResumeIsBitIdentical(t *testing.T) {
+	for _, cfg := range []Config{tiny(), tinyLatent()} {
+		t.Run(cfg.Model, func(t *testing.T) { testInterruptAndResume(t, cfg) })
+	}
+}
+
+func testInterruptAndResume(t *testing.T, cfg Config) {
 	whole, parts := t.TempDir(), t.TempDir()
-	if _, err := Run(context.Background(), tiny(), whole, false, nil); err != nil {
+	if _, err := Run(context.Background(), cfg, whole, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	_, err := Run(ctx, tiny(), parts, false, func(p Progress) {
+	_, err := Run(ctx, cfg, parts, false, func(p Progress) {
 		if p.Step == 3 {
 			cancel()
 		}
@@ -120,6 +158,9 @@ func TestBadInput(t *testing.T) {
 		"malformed csv":   func(c *Config) { c.Data = csv },
 		"too few series":  func(c *Config) { c.Data = few },
 		"few eval paths":  func(c *Config) { c.EvalPaths = 1 },
+		"bad method":      func(c *Config) { c.Model, c.Method = "latent-sde", "rk4" },
+		"bad adjoint":     func(c *Config) { c.Model, c.Adjoint = "latent-sde", "magic" },
+		"negative time":   func(c *Config) { c.MaxSeconds = -1 },
 		"bad checkpoints": func(c *Config) { c.CheckpointEvery = -1 },
 	}
 	for name, mutate := range cases {

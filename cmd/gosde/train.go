@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,6 +21,8 @@ func newTrainCommand() *cobra.Command {
 	cfg := training.DefaultConfig()
 	var (
 		out, resume, device string
+		batch, width        int
+		maxTime             time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "train",
@@ -46,13 +49,22 @@ it, bit-identically to a run that was never interrupted.`,
 				dir = filepath.Join("runs", time.Now().Format("20060102-150405"))
 			}
 			cfg.GAN.Steps = cfg.Steps
+			cfg.MaxSeconds = maxTime.Seconds()
+			// --batch and --width apply to whichever model is trained; each model keeps
+			// its own default.
+			if cmd.Flags().Changed("batch") {
+				cfg.GAN.Batch, cfg.Latent.Batch = batch, batch
+			}
+			if cmd.Flags().Changed("width") {
+				cfg.GAN.Width, cfg.Latent.Width = width, width
+			}
 			if err := cfg.Check(); err != nil && resume == "" {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			w := cmd.ErrOrStderr()
-			fmt.Fprintf(w, "training %s on %s for %d steps (batch %d) into %s\n", cfg.Model, cfg.Data, cfg.Steps, cfg.GAN.Batch, dir)
+			fmt.Fprintf(w, "training %s on %s for %d steps into %s\n", cfg.Model, cfg.Data, cfg.Steps, dir)
 			show := newProgress(w, cfg.Steps)
 			res, err := training.Run(ctx, cfg, dir, resume != "", show.step)
 			show.done()
@@ -66,7 +78,7 @@ it, bit-identically to a run that was never interrupted.`,
 			}
 			u, t := res.Untrained, res.Trained
 			o := cmd.OutOrStdout()
-			fmt.Fprintf(o, "trained %d steps in %.0f s\n", res.Steps, res.Seconds)
+			fmt.Fprintf(o, "trained %d steps in %.0f s; test loss %.4g (%s)\n", res.Steps, res.Seconds, res.TestLoss, testLossName(cfg.Model))
 			fmt.Fprintf(o, "%-26s %12s %12s\n", "metric", "untrained", "trained")
 			if u != nil {
 				fmt.Fprintf(o, "%-26s %12.4g %12.4g   (real-vs-real floor %.4g)\n", "signature MMD²", u.MMD, t.MMD, t.MMDFloor)
@@ -82,25 +94,38 @@ it, bit-identically to a run that was never interrupted.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Model, "model", cfg.Model, "model to train: sde-gan")
+	f.StringVar(&cfg.Model, "model", cfg.Model, "model to train: sde-gan or latent-sde")
 	f.StringVar(&cfg.Data, "data", cfg.Data, "data: ou, air-quality, a CSV file, or a directory of the Beijing CSVs")
 	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "training steps")
-	f.IntVar(&cfg.GAN.Batch, "batch", cfg.GAN.Batch, "paths per step (generated and real each)")
+	f.IntVar(&batch, "batch", cfg.GAN.Batch, "paths per step (default 256 for both models)")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the data, the initialisation and all noise")
 	f.StringVar(&device, "device", "auto", "engine: auto, cpu or gpu")
 	f.StringVar(&out, "out", "", "run directory (default runs/<date-time>)")
 	f.StringVar(&resume, "resume", "", "continue the run in this directory (to --steps, if larger)")
 	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "write the checkpoint every this many steps (0: at the end)")
 	f.IntVar(&cfg.EvalPaths, "eval-paths", cfg.EvalPaths, "generated paths compared with the real test set")
-	f.IntVar(&cfg.GAN.Hidden, "hidden", cfg.GAN.Hidden, "hidden state size of the generator SDE and the discriminator CDE")
-	f.IntVar(&cfg.GAN.NoiseDim, "noise", cfg.GAN.NoiseDim, "Brownian channels of the generator")
-	f.IntVar(&cfg.GAN.Width, "width", cfg.GAN.Width, "MLP width")
-	f.IntVar(&cfg.GAN.Depth, "depth", cfg.GAN.Depth, "MLP hidden layers")
-	f.Float64Var(&cfg.GAN.GenLR, "lr-gen", cfg.GAN.GenLR, "generator learning rate (Adadelta)")
-	f.Float64Var(&cfg.GAN.DiscLR, "lr-disc", cfg.GAN.DiscLR, "discriminator learning rate (Adadelta)")
-	f.Float64Var(&cfg.GAN.WeightDecay, "weight-decay", cfg.GAN.WeightDecay, "weight decay of both optimisers")
-	f.IntVar(&cfg.GAN.SWAStart, "swa-start", cfg.GAN.SWAStart, "average the weights after this step (negative: half of --steps)")
+	f.IntVar(&cfg.GAN.Hidden, "hidden", cfg.GAN.Hidden, "SDE-GAN: hidden state size of the generator SDE and the discriminator CDE")
+	f.IntVar(&cfg.GAN.NoiseDim, "noise", cfg.GAN.NoiseDim, "SDE-GAN: Brownian channels of the generator")
+	f.IntVar(&width, "width", cfg.GAN.Width, "MLP width (default 16 for the SDE-GAN, 32 for the latent SDE)")
+	f.IntVar(&cfg.GAN.Depth, "depth", cfg.GAN.Depth, "SDE-GAN: MLP hidden layers")
+	f.Float64Var(&cfg.GAN.GenLR, "lr-gen", cfg.GAN.GenLR, "SDE-GAN: generator learning rate (Adadelta)")
+	f.Float64Var(&cfg.GAN.DiscLR, "lr-disc", cfg.GAN.DiscLR, "SDE-GAN: discriminator learning rate (Adadelta)")
+	f.Float64Var(&cfg.GAN.WeightDecay, "weight-decay", cfg.GAN.WeightDecay, "SDE-GAN: weight decay of both optimisers")
+	f.IntVar(&cfg.GAN.SWAStart, "swa-start", cfg.GAN.SWAStart, "SDE-GAN: average the weights after this step (negative: half of --steps)")
+	f.DurationVar(&maxTime, "max-time", 0, "stop training after this much time (e.g. 5m), for comparisons at equal wall-clock time")
+	f.StringVar(&cfg.Method, "method", cfg.Method, "latent SDE solver: reversible-heun, midpoint, heun or euler")
+	f.StringVar(&cfg.Adjoint, "adjoint", cfg.Adjoint, "latent SDE gradients: reversible (reversible-heun only), continuous (midpoint only) or backprop")
+	f.Float64Var(&cfg.Latent.LR, "lr", cfg.Latent.LR, "latent SDE learning rate (Adam)")
+	f.IntVar(&cfg.Latent.LatentSize, "latent-size", cfg.Latent.LatentSize, "latent SDE: size of the latent state")
+	f.IntVar(&cfg.Latent.ContextSize, "context-size", cfg.Latent.ContextSize, "latent SDE: size of the encoder's context")
 	return cmd
+}
+
+func testLossName(model string) string {
+	if model == "latent-sde" {
+		return "mean negative ELBO per test path"
+	}
+	return "Wasserstein estimate on the test set"
 }
 
 // checkDevice accepts the engines this binary has.
@@ -136,23 +161,23 @@ func newProgress(w io.Writer, total int) *progress {
 
 func (p *progress) step(pr training.Progress) {
 	if p.first < 0 {
-		p.first = pr.Step - 1
+		// Rates count from the end of the first step, which also paid for start-up.
+		p.first, p.start, p.last = pr.Step, time.Now(), time.Now()
 	}
-	desc := fmt.Sprintf("W %.4f", pr.GenLoss)
+	desc := pr.Detail
 	if p.bar != nil {
 		p.bar.Describe(desc)
 		p.bar.Set(pr.Step)
 		return
 	}
-	if time.Since(p.last) < 5*time.Second && pr.Step != pr.Total {
+	if (time.Since(p.last) < 5*time.Second || pr.Step == p.first) && pr.Step != pr.Total {
 		return
 	}
 	p.last = time.Now()
 	el := time.Since(p.start).Seconds()
-	rate := float64(pr.Step-p.first) / el
+	rate := float64(pr.Step-p.first) / math.Max(el, 1e-9)
 	eta := time.Duration(float64(pr.Total-pr.Step)/rate) * time.Second
-	fmt.Fprintf(p.w, "step %d/%d  %s  D(fake) %.4f  D(real) %.4f  %.1f steps/s  ETA %s\n",
-		pr.Step, pr.Total, desc, pr.FakeScore, pr.RealScore, rate, eta.Round(time.Second))
+	fmt.Fprintf(p.w, "step %d/%d  %s  %.1f steps/s  ETA %s\n", pr.Step, pr.Total, desc, rate, eta.Round(time.Second))
 }
 
 func (p *progress) done() {

@@ -1,0 +1,112 @@
+package training
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gosde/gosde/dataset"
+	"github.com/gosde/gosde/gan"
+	"github.com/gosde/gosde/latent"
+	"github.com/gosde/gosde/solver"
+)
+
+// Models that Run trains.
+var Models = []string{"sde-gan", "latent-sde"}
+
+// model is what a training run asks of a model; gan.Model and latent.Model are
+// adapted to it below.
+type model interface {
+	step(real *dataset.Paths) (Stats, error)
+	// testLoss is the model's own loss on held-out data (NaN where it has none that
+	// is comparable across runs).
+	testLoss(test *dataset.Paths, seed uint64) (float64, error)
+	Sample(n int, seed uint64, averaged bool) (*dataset.Paths, error)
+	Params() map[string][]float32
+	SetParams(map[string][]float32) error
+	Shapes() map[string][]int
+	Steps() int
+	SWACount() int
+}
+
+// Stats is one training step, whatever the model.
+type Stats struct {
+	Step int
+	// Loss is the curve to watch: the Wasserstein estimate mean D(real) − mean D(fake)
+	// for the SDE-GAN, the negative ELBO for the latent SDE.
+	Loss float64
+	// Detail names the model's other numbers, for progress lines.
+	Detail string
+	// Reconstruction is the largest reconstruction error of the reversible adjoints.
+	Reconstruction float64
+	Seconds        float64
+	nonFinite      bool
+}
+
+// newModel builds the model of cfg for data observed at times, with the data's channel
+// count and the run's step count and seed filled in.
+func newModel(cfg *Config, channels int, times []float64) (model, error) {
+	dt := stepFor(times)
+	switch cfg.Model {
+	case "sde-gan":
+		g := cfg.GAN
+		g.DataChannels, g.Steps, g.Seed, g.Dt = channels, cfg.Steps, cfg.Seed, dt
+		cfg.GAN = g
+		m, err := gan.New(g, times)
+		return ganModel{m}, err
+	case "latent-sde":
+		l := cfg.Latent
+		l.DataChannels, l.Steps, l.Seed = channels, cfg.Steps, cfg.Seed
+		if l.Dt == 0 {
+			l.Dt = dt
+		}
+		cfg.Latent = l
+		m, err := latent.New(l, times)
+		return latentModel{m}, err
+	}
+	return nil, fmt.Errorf("unknown model %q: the models are %v", cfg.Model, Models)
+}
+
+type ganModel struct{ *gan.Model }
+
+func (g ganModel) step(real *dataset.Paths) (Stats, error) {
+	st, err := g.Step(real)
+	return Stats{Step: st.Step, Loss: st.GenLoss, Seconds: st.Seconds,
+		Detail:         fmt.Sprintf("W %.4f  D(fake) %.4f  D(real) %.4f", st.GenLoss, st.FakeScore, st.RealScore),
+		Reconstruction: max(st.GenReconstruction, st.DiscReconstruction),
+		nonFinite:      errors.Is(err, gan.ErrNonFinite)}, err
+}
+
+// testLoss is the Wasserstein estimate on the test set with the averaged networks.
+func (g ganModel) testLoss(test *dataset.Paths, seed uint64) (float64, error) {
+	l, err := g.Evaluate(test, g.SWACount() > 0, seed)
+	return -l, err
+}
+
+type latentModel struct{ *latent.Model }
+
+func (l latentModel) step(real *dataset.Paths) (Stats, error) {
+	st, err := l.Step(real)
+	return Stats{Step: st.Step, Loss: st.Loss, Seconds: st.Seconds, Reconstruction: st.Reconstruction,
+		Detail:    fmt.Sprintf("−ELBO %.4f  log-lik %.4f  KL %.4f", st.Loss, st.LogLik, st.KL0+st.KLPath),
+		nonFinite: errors.Is(err, latent.ErrNonFinite)}, err
+}
+
+func (l latentModel) testLoss(test *dataset.Paths, seed uint64) (float64, error) {
+	return l.Evaluate(test, seed)
+}
+
+// parseSolver maps the command line's names to the solver's method and adjoint.
+func parseSolver(method, adjoint string) (solver.Method, solver.Adjoint, error) {
+	ms := map[string]solver.Method{"reversible-heun": solver.ReversibleHeun, "midpoint": solver.Midpoint,
+		"heun": solver.Heun, "euler": solver.EulerMaruyama}
+	as := map[string]solver.Adjoint{"reversible": solver.Reversible, "continuous": solver.Continuous, "backprop": solver.Backprop}
+	m, ok := ms[method]
+	if !ok {
+		return 0, 0, fmt.Errorf("unknown method %q: choose reversible-heun, midpoint, heun or euler", method)
+	}
+	a, ok := as[adjoint]
+	if !ok {
+		return 0, 0, fmt.Errorf("unknown adjoint %q: choose reversible, continuous or backprop", adjoint)
+	}
+	return m, a, nil
+}
