@@ -188,7 +188,12 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 		st, err := model.step(data.Train)
 		if err != nil {
 			if st.nonFinite {
-				return nil, fmt.Errorf("step %d: %w; the checkpoint in %s holds the last good state (try a smaller learning rate)", model.Steps(), err, dir)
+				// The failed step changed no parameter: keep the last good state.
+				if serr := save(); serr != nil {
+					return nil, errors.Join(err, serr)
+				}
+				return nil, fmt.Errorf("step %d: %w; %s holds the last good state (try a smaller learning rate)",
+					model.Steps(), err, filepath.Join(dir, CheckpointFile))
 			}
 			return nil, err
 		}

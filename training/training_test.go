@@ -199,3 +199,26 @@ func TestLoadRefusesForeignAndCorruptCheckpoints(t *testing.T) {
 		t.Errorf("truncated checkpoint: %v", err)
 	}
 }
+
+// A run whose loss becomes non-finite stops with an error and leaves the last good
+// state in its checkpoint, even when no periodic checkpoint was due.
+func TestNonFiniteKeepsLastGoodState(t *testing.T) {
+	c := tinyLatent()
+	c.Steps, c.CheckpointEvery, c.Latent.LR = 200, 0, 1e30
+	dir := t.TempDir()
+	_, err := Run(context.Background(), c, dir, false, nil)
+	if err == nil || !strings.Contains(err.Error(), "last good state") {
+		t.Fatalf("diverging run returned %v", err)
+	}
+	ck, err := Load(filepath.Join(dir, CheckpointFile))
+	if err != nil {
+		t.Fatalf("no usable checkpoint after divergence: %v", err)
+	}
+	for name, v := range ck.Params {
+		for _, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				t.Fatalf("checkpoint tensor %s holds %v", name, x)
+			}
+		}
+	}
+}

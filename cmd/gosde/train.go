@@ -65,7 +65,7 @@ it, bit-identically to a run that was never interrupted.`,
 			defer stop()
 			w := cmd.ErrOrStderr()
 			fmt.Fprintf(w, "training %s on %s for %d steps into %s\n", cfg.Model, cfg.Data, cfg.Steps, dir)
-			show := newProgress(w, cfg.Steps)
+			show := newProgress(w, cfg.Steps, maxTime)
 			res, err := training.Run(ctx, cfg, dir, resume != "", show.step)
 			show.done()
 			if errors.Is(err, training.ErrInterrupted) {
@@ -147,10 +147,11 @@ type progress struct {
 	last  time.Time
 	start time.Time
 	first int // the step count when this process started (non-zero on resume)
+	limit time.Duration
 }
 
-func newProgress(w io.Writer, total int) *progress {
-	p := &progress{w: w, total: total, start: time.Now(), first: -1}
+func newProgress(w io.Writer, total int, limit time.Duration) *progress {
+	p := &progress{w: w, total: total, start: time.Now(), first: -1, limit: limit}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(), progressbar.OptionSetItsString("steps"), progressbar.OptionSetPredictTime(true),
@@ -177,6 +178,9 @@ func (p *progress) step(pr training.Progress) {
 	el := time.Since(p.start).Seconds()
 	rate := float64(pr.Step-p.first) / math.Max(el, 1e-9)
 	eta := time.Duration(float64(pr.Total-pr.Step)/rate) * time.Second
+	if p.limit > 0 {
+		eta = min(eta, p.limit-time.Since(p.start))
+	}
 	fmt.Fprintf(p.w, "step %d/%d  %s  %.1f steps/s  ETA %s\n", pr.Step, pr.Total, desc, rate, eta.Round(time.Second))
 }
 
