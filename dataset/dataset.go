@@ -10,7 +10,8 @@
 // Preparation, in the order training uses it: Split the paths (or take AirQuality's
 // train/test), FillLinear the missing readings (the linearly interpolated control
 // path; no series is ever dropped), Fit a Normalization on the training part and Apply
-// it to every part, Invert it on generated samples; a Sampler draws the minibatches.
+// it to every part, Invert it on generated samples; a Sampler draws the minibatches,
+// or MinibatchIndices draws a step's batch from that step's own seed.
 // Times stay in the data's own units throughout; Paths.ScaledTimes maps them to
 // [0, T−1] for a solver that wants unit steps.
 package dataset

@@ -130,3 +130,41 @@ func (s *Sampler) NextIndices() []int {
 func (s *Sampler) Next(dst *Paths) *Paths {
 	return SubsetInto(dst, s.p, s.NextIndices())
 }
+
+// MinibatchIndices draws one minibatch of size indices of paths in [0, n), from seed
+// alone (math/rand/v2 PCG seeded with (seed, 0)): a model that derives seed from its
+// own seed and the step number draws the same batch at a step however it got there,
+// which is what makes a resumed run match an uninterrupted one.
+//
+// When n ≥ size the indices are distinct and uniform (the first size places of a
+// partial Fisher–Yates shuffle of 0, …, n−1); when n < size they are size independent
+// uniform draws, with replacement.
+//
+// dst is scratch: its storage is reused when its capacity is at least max(n, size),
+// else a new slice is made. The result is a prefix of that storage (keep it, and pass
+// it back as dst, to reuse it). It panics if n < 1 or size < 0.
+func MinibatchIndices(dst []int, n, size int, seed uint64) []int {
+	if n < 1 || size < 0 {
+		panic(fmt.Sprintf("dataset: MinibatchIndices: %d of %d paths", size, n))
+	}
+	rng := rand.New(rand.NewPCG(seed, 0))
+	if cap(dst) < max(n, size) {
+		dst = make([]int, max(n, size))
+	}
+	if n < size {
+		idx := dst[:size]
+		for j := range idx {
+			idx[j] = rng.IntN(n)
+		}
+		return idx
+	}
+	p := dst[:n]
+	for i := range p {
+		p[i] = i
+	}
+	for j := range size {
+		r := j + rng.IntN(n-j)
+		p[j], p[r] = p[r], p[j]
+	}
+	return p[:size]
+}

@@ -138,3 +138,57 @@ func TestSampler(t *testing.T) {
 		}
 	}
 }
+
+func TestMinibatchIndices(t *testing.T) {
+	// Pinned draws: a change here changes every training run's batches (and breaks
+	// resuming from older checkpoints bit-identically).
+	for _, c := range []struct {
+		n, size int
+		seed    uint64
+		want    []int
+	}{
+		{10, 4, 42, []int{8, 9, 1, 3}},
+		{3, 5, 42, []int{2, 2, 0, 0, 0}}, // fewer paths than the batch: with replacement
+		{1000, 6, 0x0123456789abcdef, []int{932, 106, 271, 537, 832, 25}},
+	} {
+		if got := MinibatchIndices(nil, c.n, c.size, c.seed); !slices.Equal(got, c.want) {
+			t.Errorf("MinibatchIndices(nil, %d, %d, %#x) = %v, want %v", c.n, c.size, c.seed, got, c.want)
+		}
+	}
+
+	// Distinct and in range when n ≥ size, and the same for the same seed.
+	for seed := range uint64(50) {
+		idx := MinibatchIndices(nil, 12, 7, seed)
+		seen := map[int]bool{}
+		for _, i := range idx {
+			if i < 0 || i >= 12 || seen[i] {
+				t.Fatalf("seed %d: %v not distinct indices in [0, 12)", seed, idx)
+			}
+			seen[i] = true
+		}
+		if again := MinibatchIndices(nil, 12, 7, seed); !slices.Equal(idx, again) {
+			t.Fatalf("seed %d: %v then %v", seed, idx, again)
+		}
+	}
+	if idx := MinibatchIndices(nil, 5, 5, 3); !slices.Equal(slices.Sorted(slices.Values(idx)), []int{0, 1, 2, 3, 4}) {
+		t.Errorf("a batch of every path is %v", idx)
+	}
+
+	// dst's storage is reused when large enough, whatever it held, and the draw does not
+	// depend on it.
+	buf := make([]int, 3, 20)
+	for i := range buf[:cap(buf)] {
+		buf[:cap(buf)][i] = -1
+	}
+	got := MinibatchIndices(buf, 10, 4, 42)
+	if &got[0] != &buf[:1][0] || !slices.Equal(got, []int{8, 9, 1, 3}) {
+		t.Errorf("with scratch: %v (reused %v)", got, &got[0] == &buf[:1][0])
+	}
+	small := make([]int, 2)
+	if got := MinibatchIndices(small, 10, 4, 42); !slices.Equal(got, []int{8, 9, 1, 3}) {
+		t.Errorf("with short scratch: %v", got)
+	}
+	if got := MinibatchIndices(nil, 4, 0, 1); len(got) != 0 {
+		t.Errorf("empty batch: %v", got)
+	}
+}

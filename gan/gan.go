@@ -218,28 +218,8 @@ func (m *Model) fillReal(real *dataset.Paths, idx []int) error {
 // minibatch draws step k's real paths: Batch distinct paths uniformly (with replacement
 // when the data set has fewer than Batch paths), from a seed hashed from (Seed, k).
 func (m *Model) minibatch(n, k int) []int {
-	b := m.cfg.Batch
-	e := m.e
-	e.pcg.Seed(derive(m.cfg.Seed, streamTrainData, uint64(k)), 0)
-	if cap(m.perm) < max(n, b) {
-		m.perm = make([]int, max(n, b))
-	}
-	if n < b {
-		idx := m.perm[:b]
-		for j := range idx {
-			idx[j] = e.rng.IntN(n)
-		}
-		return idx
-	}
-	p := m.perm[:n]
-	for i := range p {
-		p[i] = i
-	}
-	for j := range b {
-		r := j + e.rng.IntN(n-j)
-		p[j], p[r] = p[r], p[j]
-	}
-	return p[:b]
+	m.perm = dataset.MinibatchIndices(m.perm, n, m.cfg.Batch, derive(m.cfg.Seed, streamTrainData, uint64(k)))
+	return m.perm
 }
 
 // Step takes one training step on a minibatch of real (normalised, no missing values;

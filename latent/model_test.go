@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gosde/gosde/dataset"
+	"github.com/gosde/gosde/paramset"
 	"github.com/gosde/gosde/solver"
 )
 
@@ -158,7 +159,7 @@ func TestDeterminismAndResume(t *testing.T) {
 		t.Error("SetParams accepted an unknown key")
 	}
 	bad = a.Params()
-	bad[keyUpdates] = []float32{100}
+	bad[paramset.KeyUpdates] = []float32{100}
 	if err := c.SetParams(bad); err == nil {
 		t.Error("SetParams accepted inconsistent counters")
 	}
@@ -282,9 +283,9 @@ func TestConfigAndDataErrors(t *testing.T) {
 	if _, err := m.Step(data); !errors.Is(err, ErrNonFinite) {
 		t.Errorf("got %v, want ErrNonFinite", err)
 	}
-	delete(before, keyStep)
+	delete(before, paramset.KeyStep)
 	after := m.Params()
-	delete(after, keyStep)
+	delete(after, paramset.KeyStep)
 	equalParams(t, before, after, "after a non-finite step")
 }
 

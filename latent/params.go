@@ -2,11 +2,9 @@ package latent
 
 import (
 	"fmt"
-	"math"
-	"sort"
-	"strings"
 
 	"github.com/gosde/gosde/nn"
+	"github.com/gosde/gosde/paramset"
 )
 
 // tensor is one named weight matrix or bias vector inside the flat parameters.
@@ -43,26 +41,12 @@ func (e *engine[F]) layout() []tensor {
 	return ts
 }
 
-// Checkpoint counters, stored as one-element tensors (exact up to 2²⁴).
-const (
-	keyStep    = "state.step"    // Step calls so far (the noise index of the next step)
-	keyUpdates = "state.updates" // optimiser updates applied
-	keySWAN    = "state.swa_n"   // parameter sets averaged
-	maxCounter = 1 << 24
-)
-
-type entry struct {
-	name  string
-	shape []int
-	data  []float32 // a view into the model's storage (nil for counters)
-}
-
-// entries lists every checkpointed array with a view into its storage.
-func (m *Model) entries() []entry {
-	var es []entry
+// paramSet lists every checkpointed array with a view into its storage.
+func (m *Model) paramSet() *paramset.Set {
+	var s paramset.Set
 	view := func(prefix string, src []float32) {
 		for _, t := range m.tensors {
-			es = append(es, entry{name: prefix + t.name, shape: t.shape, data: src[t.off : t.off+t.len]})
+			s.Add(prefix+t.name, t.shape, src[t.off:t.off+t.len])
 		}
 	}
 	view("", m.e.params)
@@ -70,10 +54,7 @@ func (m *Model) entries() []entry {
 	expAvg, expAvgSq := m.opt.State()
 	view("opt.exp_avg.", expAvg)
 	view("opt.exp_avg_sq.", expAvgSq)
-	for _, k := range []string{keyStep, keyUpdates, keySWAN} {
-		es = append(es, entry{name: k, shape: []int{1}})
-	}
-	return es
+	return &s
 }
 
 // Names lists the keys of Params in a stable order: the network tensors
@@ -82,92 +63,30 @@ func (m *Model) entries() []entry {
 // name), the Adam moments ("opt.exp_avg." + name, "opt.exp_avg_sq." + name) and the
 // counters "state.step", "state.updates", "state.swa_n". MLP layers are numbered like
 // torchsde's MLP Sequential (linear layers 0, 2, …); weights are out×in, row-major.
-func (m *Model) Names() []string {
-	es := m.entries()
-	names := make([]string, len(es))
-	for i, e := range es {
-		names[i] = e.name
-	}
-	return names
-}
+func (m *Model) Names() []string { return m.paramSet().Names() }
 
 // Shapes returns the shape of every array of Params.
-func (m *Model) Shapes() map[string][]int {
-	out := map[string][]int{}
-	for _, e := range m.entries() {
-		out[e.name] = append([]int(nil), e.shape...)
-	}
-	return out
-}
+func (m *Model) Shapes() map[string][]int { return m.paramSet().Shapes() }
 
 // Params returns a copy of everything needed to resume training bit-identically: the
 // networks, the weight average, the optimiser's state and the step counters (see
 // Names). With the Config and times the model was made with, New followed by SetParams
 // restores the model exactly.
 func (m *Model) Params() map[string][]float32 {
-	out := map[string][]float32{}
-	for _, e := range m.entries() {
-		if e.data != nil {
-			out[e.name] = append([]float32(nil), e.data...)
-		}
-	}
-	out[keyStep] = []float32{float32(m.step)}
-	out[keyUpdates] = []float32{float32(m.opt.Steps())}
-	out[keySWAN] = []float32{float32(m.swa.N())}
-	return out
+	return m.paramSet().Params(paramset.Counters{Step: m.step, Updates: m.opt.Steps(), SWAN: m.swa.N()})
 }
 
 // SetParams restores what Params returned. Every key of Names must be present with its
 // length, and no other; nothing is changed on error. The model must have been made with
 // the same Config (sizes and seed) and times for a resumed run to match.
 func (m *Model) SetParams(p map[string][]float32) error {
-	es := m.entries()
-	known := map[string]bool{}
-	var missing []string
-	for _, e := range es {
-		known[e.name] = true
-		v, ok := p[e.name]
-		if !ok {
-			missing = append(missing, e.name)
-			continue
-		}
-		want := 1
-		for _, d := range e.shape {
-			want *= d
-		}
-		if len(v) != want {
-			return fmt.Errorf("latent: SetParams: %s has %d values, want %d", e.name, len(v), want)
-		}
-		if e.data == nil {
-			if c := v[0]; !(c >= 0 && c <= maxCounter && c == float32(math.Trunc(float64(c)))) {
-				return fmt.Errorf("latent: SetParams: %s = %v is not a counter", e.name, c)
-			}
-		}
+	c, err := m.paramSet().SetParams(p)
+	if err != nil {
+		return fmt.Errorf("latent: SetParams: %w", err)
 	}
-	if len(missing) > 0 {
-		return fmt.Errorf("latent: SetParams: missing %s", strings.Join(missing, ", "))
-	}
-	var unknown []string
-	for k := range p {
-		if !known[k] {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return fmt.Errorf("latent: SetParams: unknown %s", strings.Join(unknown, ", "))
-	}
-	if p[keySWAN][0] > p[keyUpdates][0] || p[keyUpdates][0] > p[keyStep][0] {
-		return fmt.Errorf("latent: SetParams: inconsistent counters step %v, updates %v, swa_n %v", p[keyStep][0], p[keyUpdates][0], p[keySWAN][0])
-	}
-	for _, e := range es {
-		if e.data != nil {
-			copy(e.data, p[e.name])
-		}
-	}
-	m.step = int(p[keyStep][0])
-	m.opt.SetSteps(int(p[keyUpdates][0]))
-	m.swa.SetN(int(p[keySWAN][0]))
+	m.step = c.Step
+	m.opt.SetSteps(c.Updates)
+	m.swa.SetN(c.SWAN)
 	return nil
 }
 

@@ -310,6 +310,35 @@ type history struct {
 	Sec   []float64 `json:"seconds"`
 }
 
+// curve is a series of numbers that may hold ±Inf or NaN (a loss on its way to
+// diverging); JSON has no such numbers, so they are written as null and read back as NaN.
+type curve []float64
+
+func (c curve) MarshalJSON() ([]byte, error) {
+	vs := make([]*float64, len(c))
+	for i := range c {
+		if !math.IsNaN(c[i]) && !math.IsInf(c[i], 0) {
+			vs[i] = &c[i]
+		}
+	}
+	return json.Marshal(vs)
+}
+
+func (c *curve) UnmarshalJSON(b []byte) error {
+	var vs []*float64
+	if err := json.Unmarshal(b, &vs); err != nil {
+		return err
+	}
+	*c = make(curve, len(vs))
+	for i, v := range vs {
+		(*c)[i] = math.NaN()
+		if v != nil {
+			(*c)[i] = *v
+		}
+	}
+	return nil
+}
+
 func (h *history) add(st Stats) {
 	h.Step = append(h.Step, float64(st.Step))
 	h.Loss = append(h.Loss, st.Loss)

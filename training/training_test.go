@@ -222,3 +222,18 @@ func TestNonFiniteKeepsLastGoodState(t *testing.T) {
 		}
 	}
 }
+
+func TestCurveJSONKeepsNonFiniteAsNull(t *testing.T) {
+	c := curve{1, math.Inf(1), math.NaN(), -2}
+	b, err := c.MarshalJSON()
+	if err != nil || string(b) != "[1,null,null,-2]" {
+		t.Fatalf("marshal: %s, %v", b, err)
+	}
+	var back curve
+	if err := back.UnmarshalJSON(b); err != nil {
+		t.Fatal(err)
+	}
+	if back[0] != 1 || !math.IsNaN(back[1]) || !math.IsNaN(back[2]) || back[3] != -2 {
+		t.Fatalf("round trip gave %v", back)
+	}
+}
