@@ -115,3 +115,27 @@ func (p *Paths) ScaledTimes() []float64 {
 	out[T-1] = float64(T - 1)
 	return out
 }
+
+// Fits reports whether p can be fed to a model made for the given observation times and
+// number of channels: at least one path, the same channels and times (to a relative
+// 1e-9), and a Values slice of the right length.
+func (p *Paths) Fits(times []float64, channels int) error {
+	if p == nil || p.N < 1 {
+		return errors.New("no paths")
+	}
+	if p.C() != channels {
+		return fmt.Errorf("data has %d channels, the model %d", p.C(), channels)
+	}
+	if p.T() != len(times) {
+		return fmt.Errorf("data has %d times, the model %d", p.T(), len(times))
+	}
+	for i, t := range p.Times {
+		if math.Abs(t-times[i]) > 1e-9*math.Max(1, math.Abs(t)) {
+			return fmt.Errorf("data time %d is %v, the model's %v", i, t, times[i])
+		}
+	}
+	if len(p.Values) != p.N*p.T()*p.C() {
+		return fmt.Errorf("data has %d values, want N×T×C = %d", len(p.Values), p.N*p.T()*p.C())
+	}
+	return nil
+}

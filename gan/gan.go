@@ -174,22 +174,8 @@ func (m *Model) SWACount() int { return m.gSWA.N() }
 func (m *Model) NumParams() (gen, disc int) { return len(m.e.genP), len(m.e.discP) }
 
 func (m *Model) checkData(real *dataset.Paths) error {
-	if real == nil || real.N < 1 {
-		return errors.New("gan: no real paths")
-	}
-	if real.C() != m.cfg.DataChannels {
-		return fmt.Errorf("gan: data has %d channels, the model %d", real.C(), m.cfg.DataChannels)
-	}
-	if real.T() != m.e.T {
-		return fmt.Errorf("gan: data has %d times, the model %d", real.T(), m.e.T)
-	}
-	for i, t := range real.Times {
-		if math.Abs(t-m.e.times[i]) > 1e-9*math.Max(1, math.Abs(t)) {
-			return fmt.Errorf("gan: data time %d is %v, the model's %v", i, t, m.e.times[i])
-		}
-	}
-	if len(real.Values) != real.N*real.T()*real.C() {
-		return fmt.Errorf("gan: data has %d values, want N×T×C = %d", len(real.Values), real.N*real.T()*real.C())
+	if err := real.Fits(m.e.times, m.cfg.DataChannels); err != nil {
+		return fmt.Errorf("gan: %w", err)
 	}
 	return nil
 }

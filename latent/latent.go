@@ -234,22 +234,8 @@ func (m *Model) NumParams() int { return len(m.e.params) }
 func (m *Model) Dt() float64 { return m.e.opt.Dt }
 
 func (m *Model) checkData(real *dataset.Paths) error {
-	if real == nil || real.N < 1 {
-		return errors.New("latent: no observed paths")
-	}
-	if real.C() != m.cfg.DataChannels {
-		return fmt.Errorf("latent: data has %d channels, the model %d", real.C(), m.cfg.DataChannels)
-	}
-	if real.T() != m.e.T {
-		return fmt.Errorf("latent: data has %d times, the model %d", real.T(), m.e.T)
-	}
-	for i, t := range real.Times {
-		if math.Abs(t-m.e.times[i]) > 1e-9*math.Max(1, math.Abs(t)) {
-			return fmt.Errorf("latent: data time %d is %v, the model's %v", i, t, m.e.times[i])
-		}
-	}
-	if len(real.Values) != real.N*real.T()*real.C() {
-		return fmt.Errorf("latent: data has %d values, want N×T×C = %d", len(real.Values), real.N*real.T()*real.C())
+	if err := real.Fits(m.e.times, m.cfg.DataChannels); err != nil {
+		return fmt.Errorf("latent: %w", err)
 	}
 	return nil
 }
