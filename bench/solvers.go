@@ -99,10 +99,8 @@ func relErr[F solver.Float](a, b []F) float64 {
 }
 
 // Solvers compares, on the SDE-GAN generator's neural SDE at batch 1024, the time of a
-// forward solve plus gradient for each method and adjoint at equal step count, each
-// adjoint's gradient error against backpropagation through its own method, the memory
-// each adjoint needs as the number of steps grows, and the CPU engine's throughput
-// against the C yardstick.
+// forward solve plus gradient for each method and adjoint at equal step count, and each
+// adjoint's gradient error against backpropagation through its own method.
 func Solvers(s Settings) (Report, error) {
 	var rep Report
 	batch := 1024
@@ -140,28 +138,22 @@ func Solvers(s Settings) (Report, error) {
 		}
 	}
 	rep.Tables = append(rep.Tables, timing)
-
 	accuracy, figs, err := gradientErrors(s, batch)
-	if err != nil {
-		return rep, err
-	}
-	rep.Tables = append(rep.Tables, accuracy)
-	rep.Figures = append(rep.Figures, figs...)
+	rep.Tables, rep.Figures = append(rep.Tables, accuracy), append(rep.Figures, figs...)
+	return rep, err
+}
 
-	memory, figs, err := memoryGrowth(s)
-	if err != nil {
-		return rep, err
-	}
-	rep.Tables = append(rep.Tables, memory)
-	rep.Figures = append(rep.Figures, figs...)
+// Memory is the memory experiment: what Solve+Backward allocates as the number of steps
+// grows, for the reversible adjoint and for backpropagation.
+func Memory(s Settings) (Report, error) {
+	tab, figs, err := memoryGrowth(s)
+	return Report{Tables: []Table{tab}, Figures: figs}, err
+}
 
-	engine, figs, err := engineVsLimit(s)
-	if err != nil {
-		return rep, err
-	}
-	rep.Tables = append(rep.Tables, engine)
-	rep.Figures = append(rep.Figures, figs...)
-	return rep, nil
+// Engine is the engine experiment: the CPU engine's throughput against the C yardstick.
+func Engine(s Settings) (Report, error) {
+	tab, figs, err := engineVsLimit(s)
+	return Report{Tables: []Table{tab}, Figures: figs}, err
 }
 
 // gradientErrors measures each adjoint's gradient against the Backprop gradient of its

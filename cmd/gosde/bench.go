@@ -19,6 +19,9 @@ var experiments = []struct {
 }{
 	{"brownian", bench.Brownian},
 	{"solvers", bench.Solvers},
+	{"memory", bench.Memory},
+	{"engine", bench.Engine},
+	{"gan", bench.GAN},
 }
 
 func experimentNames() []string {
@@ -43,8 +46,10 @@ ratio of two quantities measured in the same run, with the goal it is held to.
   brownian  Brownian Interval vs Virtual Brownian Tree vs Brownian Path vs raw normals:
             a forward then reverse sweep of 1000 steps at several batch sizes
   solvers   reversible Heun + algebraic adjoint vs midpoint + continuous adjoint vs
-            backprop on the SDE-GAN generator: time, gradient error, memory, and the
-            CPU engine against the C yardstick (needs gcc)`,
+            backprop on the SDE-GAN generator: time and gradient error
+  memory    what Solve+Backward allocates from 100 to 10,000 steps, per adjoint
+  engine    the CPU engine's MLP throughput against mlp_limit.c (needs gcc)
+  gan       SDE-GAN training steps per second at the reference settings`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			which := "all"

@@ -4,7 +4,10 @@
 //
 // Usage:
 //
-//	gosde bench [brownian|solvers|all] [--quick] [--json]
+//	gosde train   [--model sde-gan|latent-sde] [--data ou|air-quality|FILE] [flags]
+//	gosde sample  --checkpoint FILE --n N --out samples.csv
+//	gosde eval    --checkpoint FILE [--data ou|air-quality|FILE]
+//	gosde bench   [brownian|solvers|memory|engine|gan|all] [--quick] [--json]
 package main
 
 import (
