@@ -62,7 +62,14 @@ func LoadData(spec string, seed uint64) (*Data, error) {
 			return nil, fmt.Errorf("interpolating missing readings: %w", err)
 		}
 	}
-	norm, err := dataset.Fit(train)
+	// The OU set is normalised like the torchsde SDE-GAN example, with the mean and
+	// standard deviation of the initial values, so that the paths' growth over time
+	// stays in the data; every other set per channel over all times.
+	fit := dataset.Fit
+	if spec == "ou" {
+		fit = dataset.FitInitial
+	}
+	norm, err := fit(train)
 	if err != nil {
 		return nil, err
 	}
