@@ -185,7 +185,8 @@ func (s Settings) repeats(full int) int {
 		return s.Repeats
 	}
 	if s.Quick {
-		return max(1, full/3)
+		// Three timed runs even in quick mode: a median of one is any single hiccup.
+		return max(3, full/3)
 	}
 	return full
 }
