@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -235,5 +236,50 @@ func TestCurveJSONKeepsNonFiniteAsNull(t *testing.T) {
 	}
 	if back[0] != 1 || !math.IsNaN(back[1]) || !math.IsNaN(back[2]) || back[3] != -2 {
 		t.Fatalf("round trip gave %v", back)
+	}
+}
+
+// The same seed gives bit-identical checkpoints and metrics whatever GOMAXPROCS is.
+func TestDeterministicAcrossGOMAXPROCS(t *testing.T) {
+	for _, cfg := range []Config{tiny(), tinyLatent()} {
+		// More paths than one block of the vector fields' worker pool (256), so that
+		// the parallel reductions run.
+		cfg.Steps, cfg.GAN.Batch, cfg.Latent.Batch = 3, 600, 600
+		t.Run(cfg.Model, func(t *testing.T) {
+			var files [2][]byte
+			var reps [2]*Result
+			for i, procs := range []int{1, 2} {
+				old := runtime.GOMAXPROCS(procs)
+				dir := t.TempDir()
+				res, err := Run(context.Background(), cfg, dir, false, nil)
+				runtime.GOMAXPROCS(old)
+				if err != nil {
+					t.Fatal(err)
+				}
+				reps[i] = res
+				if files[i], err = os.ReadFile(filepath.Join(dir, CheckpointFile)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a, b := reps[0].Trained, reps[1].Trained
+			if a.MMD != b.MMD || a.KSMax != b.KSMax || a.ClassifierAccuracy != b.ClassifierAccuracy || a.TSTRMSE != b.TSTRMSE || reps[0].TestLoss != reps[1].TestLoss {
+				t.Fatalf("metrics differ between GOMAXPROCS 1 and 2: %+v vs %+v", a, b)
+			}
+			ca, err := checkpoint.Decode(files[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			cb, err := checkpoint.Decode(files[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, ta := range ca.Tensors {
+				for i, v := range ta.F32 {
+					if math.Float32bits(v) != math.Float32bits(cb.Tensors[name].F32[i]) {
+						t.Fatalf("%s[%d] differs between GOMAXPROCS 1 and 2", name, i)
+					}
+				}
+			}
+		})
 	}
 }
