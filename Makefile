@@ -42,6 +42,7 @@ fuzz:
 	$(GO) test ./brownian/ -run '^$$' -fuzz FuzzIntervalQueries -fuzztime $(FUZZTIME)
 	$(GO) test ./checkpoint/ -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./dataset/ -run '^$$' -fuzz FuzzReadCSV -fuzztime $(FUZZTIME)
+	$(GO) test ./cmd/gosde/ -run '^$$' -fuzz FuzzTrainFlags -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin

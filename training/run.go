@@ -56,6 +56,10 @@ type Config struct {
 	// reversible Heun and its algebraic adjoint.
 	Method  string `json:"method"`
 	Adjoint string `json:"adjoint"`
+	// ReconstructionWarn is the reversible adjoint's reconstruction error (normalised
+	// units) above which Run warns, once per run, that the gradients are becoming
+	// inexact (0: never warn).
+	ReconstructionWarn float64 `json:"reconstruction_warn"`
 }
 
 // DefaultConfig is the built-in default: an SDE-GAN on the OU data set with the
@@ -67,7 +71,8 @@ func DefaultConfig() Config {
 	g.Steps = 2000
 	g.SWAStart = -1
 	return Config{Model: "sde-gan", Data: "ou", Steps: g.Steps, Seed: 1, CheckpointEvery: 250, EvalPaths: 1000,
-		GAN: g, Latent: latent.DefaultConfig(), Method: "reversible-heun", Adjoint: "reversible"}
+		GAN: g, Latent: latent.DefaultConfig(), Method: "reversible-heun", Adjoint: "reversible",
+		ReconstructionWarn: 1e-2}
 }
 
 // Check reports the first invalid setting.
@@ -90,6 +95,8 @@ func (c Config) Check() error {
 		return fmt.Errorf("batch must be at least 1, got %d", c.GAN.Batch)
 	case c.CheckpointEvery < 0:
 		return fmt.Errorf("checkpoint interval must not be negative, got %d", c.CheckpointEvery)
+	case !(c.ReconstructionWarn >= 0) || math.IsInf(c.ReconstructionWarn, 0):
+		return fmt.Errorf("reconstruction warning threshold must be a finite number ≥ 0 (0 disables it), got %v", c.ReconstructionWarn)
 	case c.EvalPaths < metrics.MinPaths:
 		return fmt.Errorf("eval paths must be at least %d, got %d", metrics.MinPaths, c.EvalPaths)
 	}
@@ -100,6 +107,9 @@ func (c Config) Check() error {
 type Progress struct {
 	Stats
 	Total int
+	// Warning, when not empty, is a warning raised by this step (see
+	// Config.ReconstructionWarn); each kind is raised at most once per run.
+	Warning string
 }
 
 // Result is what a finished run reports.
@@ -112,6 +122,8 @@ type Result struct {
 	// TestLoss is the model's own loss on the test set after training: the Wasserstein
 	// estimate (SDE-GAN) or the negative ELBO (latent SDE).
 	TestLoss float64
+	// Warnings are the warnings raised during training, also reported in Progress.
+	Warnings []string
 }
 
 // ErrInterrupted is returned by Run when its context is cancelled; the checkpoint of
@@ -131,12 +143,16 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 		}
 		saved.Steps = max(saved.Steps, cfg.Steps)
 		cfg = saved
+		removeStaleTemps(dir)
 	}
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
 	data, err := LoadData(cfg.Data, cfg.Seed)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkMemory(cfg, data); err != nil {
 		return nil, err
 	}
 	if cfg.Model == "latent-sde" {
@@ -175,6 +191,7 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 		return Save(filepath.Join(dir, CheckpointFile), model, cfg, data, hist, res.Untrained)
 	}
 	trainStart := time.Now()
+	warned := false
 	for model.Steps() < cfg.Steps {
 		if cfg.MaxSeconds > 0 && time.Since(trainStart).Seconds() >= cfg.MaxSeconds {
 			break
@@ -198,8 +215,14 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 			return nil, err
 		}
 		hist.add(st)
+		pr := Progress{Stats: st, Total: cfg.Steps}
+		if !warned && cfg.ReconstructionWarn > 0 && st.Reconstruction > cfg.ReconstructionWarn {
+			warned = true
+			pr.Warning = reconstructionWarning(st.Step, st.Reconstruction, cfg.ReconstructionWarn)
+			res.Warnings = append(res.Warnings, pr.Warning)
+		}
 		if report != nil {
-			report(Progress{Stats: st, Total: cfg.Steps})
+			report(pr)
 		}
 		if cfg.CheckpointEvery > 0 && model.Steps()%cfg.CheckpointEvery == 0 {
 			if err := save(); err != nil {
@@ -225,6 +248,28 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 		return nil, err
 	}
 	return res, drawPlots(dir, model, data, cfg, hist)
+}
+
+// reconstructionWarning explains a reconstruction error above the threshold.
+func reconstructionWarning(step int, got, limit float64) string {
+	return fmt.Sprintf("warning: at step %d the reversible adjoint's reconstruction error reached %.3g "+
+		"(normalised units; the warning threshold is %.3g): the backward pass no longer retraces the forward "+
+		"solve closely, so the gradients are becoming inexact. This is reversible Heun's known weakness on "+
+		"strongly dissipative dynamics. Reduce the step size (--dt, latent SDE) or the learning rate; bounded "+
+		"(tanh) vector fields keep reversible Heun stable; or use --adjoint backprop for the latent SDE. "+
+		"(Shown once per run; --reconstruction-warn 0 disables it.)", step, got, limit)
+}
+
+// removeStaleTemps deletes the temporary files that an atomic write leaves behind when
+// its process is killed (kill -9, power loss) between creating and renaming them. They
+// never replace a run's files, so they are only clutter; Run removes them on resume.
+func removeStaleTemps(dir string) {
+	for _, name := range []string{ConfigFile, CheckpointFile, MetricsFile, PathsPlot, MarginalsPlot, CurvesPlot} {
+		stale, _ := filepath.Glob(filepath.Join(dir, "."+name+".tmp-*"))
+		for _, f := range stale {
+			os.Remove(f)
+		}
+	}
 }
 
 // metricDefinitions is written beside the numbers so that metrics.json explains itself.

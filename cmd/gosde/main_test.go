@@ -60,9 +60,14 @@ func TestBadInvocationsAreErrors(t *testing.T) {
 func TestTrainSampleEval(t *testing.T) {
 	dir := t.TempDir()
 	run1 := filepath.Join(dir, "run")
-	out, err := run(t, "train", "--steps", "4", "--batch", "8", "--hidden", "3", "--width", "3", "--eval-paths", "32", "--out", run1)
+	out, err := run(t, "train", "--steps", "4", "--batch", "8", "--hidden", "3", "--width", "3", "--eval-paths", "32", "--out", run1,
+		"--reconstruction-warn", "1e-30")
 	if err != nil {
 		t.Fatalf("train: %v\n%s", err, out)
+	}
+	// A threshold this small is crossed at every step; the warning is shown once.
+	if n := strings.Count(out, "reconstruction error reached"); n != 1 {
+		t.Fatalf("reconstruction warning shown %d times, want once:\n%s", n, out)
 	}
 	if !strings.Contains(out, "metrics.json") || !strings.Contains(out, "paths.png") {
 		t.Fatalf("train did not say where its results are:\n%s", out)

@@ -66,7 +66,7 @@ it, bit-identically to a run that was never interrupted.`,
 			w := cmd.ErrOrStderr()
 			fmt.Fprintf(w, "training %s on %s for %d steps into %s\n", cfg.Model, cfg.Data, cfg.Steps, dir)
 			show := newProgress(w, cfg.Steps, maxTime)
-			res, err := training.Run(ctx, cfg, dir, resume != "", show.step)
+			res, err := runTraining(ctx, cfg, dir, resume != "", show.step)
 			show.done()
 			if errors.Is(err, training.ErrInterrupted) {
 				fmt.Fprintf(w, "interrupted: checkpoint written to %s; continue with: gosde train --resume %s\n",
@@ -115,11 +115,18 @@ it, bit-identically to a run that was never interrupted.`,
 	f.DurationVar(&maxTime, "max-time", 0, "stop training after this much time (e.g. 5m), for comparisons at equal wall-clock time")
 	f.StringVar(&cfg.Method, "method", cfg.Method, "latent SDE solver: reversible-heun, midpoint, heun or euler")
 	f.StringVar(&cfg.Adjoint, "adjoint", cfg.Adjoint, "latent SDE gradients: reversible (reversible-heun only), continuous (midpoint only) or backprop")
+	f.Float64Var(&cfg.Latent.Dt, "dt", cfg.Latent.Dt, "latent SDE: the solver's largest step (0: the smallest spacing of the observation times)")
+	f.Float64Var(&cfg.ReconstructionWarn, "reconstruction-warn", cfg.ReconstructionWarn,
+		"warn (once) when the reversible adjoint's reconstruction error exceeds this, in normalised units (0: never)")
 	f.Float64Var(&cfg.Latent.LR, "lr", cfg.Latent.LR, "latent SDE learning rate (Adam)")
 	f.IntVar(&cfg.Latent.LatentSize, "latent-size", cfg.Latent.LatentSize, "latent SDE: size of the latent state")
 	f.IntVar(&cfg.Latent.ContextSize, "context-size", cfg.Latent.ContextSize, "latent SDE: size of the encoder's context")
 	return cmd
 }
+
+// runTraining is training.Run; tests replace it to exercise the command's flag
+// handling without training.
+var runTraining = training.Run
 
 func testLossName(model string) string {
 	if model == "latent-sde" {
@@ -164,6 +171,10 @@ func (p *progress) step(pr training.Progress) {
 	if p.first < 0 {
 		// Rates count from the end of the first step, which also paid for start-up.
 		p.first, p.start, p.last = pr.Step, time.Now(), time.Now()
+	}
+	if pr.Warning != "" {
+		// On its own line, whether or not a bar is drawn.
+		fmt.Fprintf(p.w, "\n%s\n", pr.Warning)
 	}
 	desc := pr.Detail
 	if p.bar != nil {

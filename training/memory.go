@@ -1,0 +1,120 @@
+package training
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// MemoryEstimate is the memory a run needs, in bytes, by its dominant terms.
+type MemoryEstimate struct {
+	// Data is the data set: N·T·C float64 of the training and the test paths.
+	Data float64
+	// Buffers are the per-step solver buffers and generated paths of a training step
+	// and of the evaluation.
+	Buffers float64
+	// Records are the stored steps of the latent SDE's --adjoint backprop: steps per
+	// solve × batch × state.
+	Records float64
+}
+
+// Total is the sum of the terms.
+func (e MemoryEstimate) Total() float64 { return e.Data + e.Buffers + e.Records }
+
+// EstimateMemory estimates the memory that training cfg on data needs. It is a lower
+// bound on the dominant terms, not an exact figure: it exists to refuse sizes that
+// cannot fit before anything is allocated. Arithmetic is in float64, so that absurd
+// sizes do not overflow.
+func EstimateMemory(cfg Config, data *Data) MemoryEstimate {
+	const f64 = 8.0
+	var e MemoryEstimate
+	t, c := float64(data.Train.T()), float64(data.Train.C())
+	e.Data = float64(data.Train.N+data.Test.N) * t * c * f64
+	eval := float64(max(cfg.EvalPaths, 100))
+	switch cfg.Model {
+	case "latent-sde":
+		l := cfg.Latent
+		b, d, k, w := float64(l.Batch), float64(l.LatentSize), float64(l.ContextSize), float64(l.Width)
+		depth := float64(max(l.Depth, 1))
+		// Encoded context and decoded paths of the batch, plus the solver's state,
+		// drift, diffusion and adjoint buffers and the MLPs' activations per step.
+		e.Buffers = b*t*(c+k+d)*f64 + 8*b*(d+1)*f64 + 4*b*w*depth*f64 + eval*t*(c+d)*f64
+		if cfg.Adjoint == "backprop" {
+			dt := l.Dt
+			if dt <= 0 {
+				dt = stepFor(data.Train.Times)
+			}
+			times := data.Train.Times
+			steps := (times[len(times)-1] - times[0]) / dt
+			// Each step keeps the state and the vector fields' values (about four
+			// state-sized records, with the KL term as one more channel).
+			e.Records = steps * b * 4 * (d + 1) * f64
+		}
+	default:
+		g := cfg.GAN
+		b, h, m, w := float64(g.Batch), float64(g.Hidden), float64(g.NoiseDim), float64(g.Width)
+		depth := float64(max(g.Depth, 1))
+		// Generated paths and the discriminator's hidden states over the times, real and
+		// fake, plus per-step solver buffers: the diffusion matrix (hidden × noise), the
+		// reversible Heun states and adjoints, and the MLPs' activations.
+		e.Buffers = 2*b*t*(c+h)*f64 + 8*b*(h*m+2*h)*f64 + 4*b*w*depth*f64 + eval*t*(c+h)*f64
+	}
+	return e
+}
+
+// memAvailable reads MemAvailable from /proc/meminfo in bytes; ok is false where it
+// cannot be read (not Linux, or a kernel without the field).
+var memAvailable = func() (bytes float64, ok bool) {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "MemAvailable:" {
+			kb, err := strconv.ParseFloat(fields[1], 64)
+			if err != nil {
+				return 0, false
+			}
+			return kb * 1024, true
+		}
+	}
+	return 0, false
+}
+
+// checkMemory refuses a run whose estimated memory exceeds the machine's available
+// memory; it checks nothing where the available memory cannot be read.
+func checkMemory(cfg Config, data *Data) error {
+	avail, ok := memAvailable()
+	if !ok {
+		return nil
+	}
+	e := EstimateMemory(cfg, data)
+	if e.Total() <= avail {
+		return nil
+	}
+	return fmt.Errorf("this run would need about %s of memory (data %s, training buffers %s, backprop records %s) "+
+		"but only %s is available (MemAvailable in /proc/meminfo): reduce --batch, --eval-paths or the model sizes"+
+		"%s", gib(e.Total()), gib(e.Data), gib(e.Buffers), gib(e.Records), gib(avail), backpropHint(e))
+}
+
+func backpropHint(e MemoryEstimate) string {
+	if e.Records > e.Buffers {
+		return ", or use --adjoint reversible, whose memory does not grow with the number of steps"
+	}
+	return ""
+}
+
+func gib(b float64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.3g GiB", b/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.3g MiB", b/(1<<20))
+	}
+	return fmt.Sprintf("%.3g KiB", b/(1<<10))
+}
