@@ -102,8 +102,14 @@ type IntervalStats struct {
 //
 // Path p's values depend only on the seed, p and the sequence of queries: not on the
 // batch size, and not on GOMAXPROCS (batches of 16384 values or more are split over
-// goroutines in fixed chunks of paths). An Interval is not safe for concurrent use:
-// queries mutate the tree and the cache.
+// goroutines in fixed chunks of paths).
+//
+// Concurrency: an Interval is not safe for concurrent use: queries mutate the tree and
+// the cache. Use one per goroutine (each may be made with the same seed: they answer
+// alike). Overlapping calls of Plan, PlanGrid, Increment or IncrementArea from two
+// goroutines are detected (one atomic flag per call) and panic rather than corrupt it;
+// the accessors (Batch, Dim, Span, LevyArea, CacheSize, Stats) must not race with them
+// either, but are not checked.
 type Interval struct {
 	t0, t1    float64
 	batch     int
@@ -133,6 +139,7 @@ type Interval struct {
 	walked int32   // parent whose ancestors were last refreshed in the LRU
 
 	stats IntervalStats
+	use   inUse
 }
 
 // node is one interval [a, b] of the tree. Children are allocated together: right is
@@ -265,6 +272,8 @@ func (iv *Interval) Plan(ts []float64) error {
 // proportional to len(g.Ts) rather than to the number of steps; grid time k is
 // g.Time(i, j) for the j-th step of interval i. Solvers plan with it.
 func (iv *Interval) PlanGrid(g Grid) error {
+	iv.use.enter("*brownian.Interval")
+	defer iv.use.exit()
 	if iv.queried {
 		return ErrPlanAfterQuery
 	}
@@ -303,6 +312,8 @@ func (iv *Interval) PlanGrid(g Grid) error {
 // (dst[p*Dim()+c]). It needs t0 ≤ s ≤ t ≤ t1, finite, and len(dst) = Batch()·Dim();
 // s = t writes zeros.
 func (iv *Interval) Increment(dst []float64, s, t float64) error {
+	iv.use.enter("*brownian.Interval")
+	defer iv.use.exit()
 	if err := checkQuery("Interval.Increment", iv.t0, iv.t1, iv.batch*iv.dim, len(dst), s, t); err != nil {
 		return err
 	}
@@ -336,6 +347,8 @@ func (iv *Interval) Increment(dst []float64, s, t float64) error {
 // H over [s, t] is (1/h)∫_s^t (W(r) − W(s)) dr − (W(t) − W(s))/2 with h = t − s; it is
 // N(0, h/12) and independent of the increment.
 func (iv *Interval) IncrementArea(dw, area []float64, s, t float64) error {
+	iv.use.enter("*brownian.Interval")
+	defer iv.use.exit()
 	if !iv.levy {
 		return ErrNoLevyArea
 	}

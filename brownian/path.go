@@ -14,7 +14,11 @@ import (
 //
 // The normals of the k-th stored time are keyed by (seed, k, path, channel), so path p
 // depends only on (seed, p) and the sequence of queries. Increment(dst, s, t) evaluates
-// W(s) before W(t). A Path is not safe for concurrent use.
+// W(s) before W(t).
+//
+// Concurrency: a Path is not safe for concurrent use: queries insert times. Use one per
+// goroutine. Overlapping Increment calls from two goroutines are detected (one atomic
+// flag per call) and panic rather than corrupt it.
 type Path struct {
 	t0, t1 float64
 	batch  int
@@ -29,6 +33,7 @@ type Path struct {
 
 	job parJob
 	pj  pathJob
+	use inUse
 }
 
 // NewPath returns a Brownian Path over [t0, t1] of batch paths of dim channels.
@@ -64,6 +69,8 @@ func (bp *Path) Len() int { return len(bp.times) }
 // Increment writes W(t) − W(s) for every path and channel into dst (path-major), with
 // the same rules as Interval.Increment.
 func (bp *Path) Increment(dst []float64, s, t float64) error {
+	bp.use.enter("*brownian.Path")
+	defer bp.use.exit()
 	if err := checkQuery("Path.Increment", bp.t0, bp.t1, bp.batch*bp.dim, len(dst), s, t); err != nil {
 		return err
 	}

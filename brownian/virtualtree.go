@@ -20,8 +20,12 @@ const maxVirtualDepth = 62
 // bisection hits exactly (dyadic points of the span); elsewhere the linear
 // interpolation lacks a bridge of variance at most tol/4. Each point costs
 // ⌈log₂(span/tol)⌉ levels of normals. It remembers the last two points it evaluated
-// (a pure speed-up for sweeps; answers never depend on it) and is not safe for
-// concurrent use.
+// (a pure speed-up for sweeps; answers never depend on it).
+//
+// Concurrency: a VirtualTree is not safe for concurrent use: queries overwrite that
+// memo and its workspace. Use one per goroutine (same seed, same answers). Overlapping
+// Increment calls from two goroutines are detected (one atomic flag per call) and panic
+// rather than corrupt it.
 type VirtualTree struct {
 	t0, t1 float64
 	batch  int
@@ -48,6 +52,7 @@ type VirtualTree struct {
 
 	job parJob
 	vj  vtJob
+	use inUse
 }
 
 type vtLevel struct {
@@ -118,6 +123,8 @@ func (vt *VirtualTree) Depth() int { return vt.depth }
 // Increment writes W(t) − W(s) for every path and channel into dst (path-major), with
 // the same rules as Interval.Increment.
 func (vt *VirtualTree) Increment(dst []float64, s, t float64) error {
+	vt.use.enter("*brownian.VirtualTree")
+	defer vt.use.exit()
 	if err := checkQuery("VirtualTree.Increment", vt.t0, vt.t1, vt.batch*vt.dim, len(dst), s, t); err != nil {
 		return err
 	}

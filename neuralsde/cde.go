@@ -24,10 +24,15 @@ type CDEConfig struct {
 // with a final tanh, reshaped d×c row-major, and zero drift. As a solver.SDE it has
 // General noise with NoiseDim = c: a solver driving it with the control increments ΔX in
 // place of ΔW solves the CDE. Its parameters are those of the one MLP.
+//
+// Concurrency: a NeuralCDE is not safe for concurrent use, like NeuralSDE: use one per
+// goroutine. Overlapping Eval or VJP calls from two goroutines are detected (one atomic
+// flag per call) and panic rather than corrupt it.
 type NeuralCDE[F solver.Float] struct {
 	cfg CDEConfig
 	g   *nn.MLP
 	e   field[F]
+	use inUse
 }
 
 var _ solver.Differentiable[float64] = (*NeuralCDE[float64])(nil)
@@ -91,6 +96,8 @@ func (c *NeuralCDE[F]) ResetStats() { c.e.stats = Stats{} }
 
 // Eval writes f = 0 (batch×d) and g (batch×d×c) at (t, y). Either may be nil.
 func (c *NeuralCDE[F]) Eval(t float64, y, f, g []F) {
+	c.use.enter("*neuralsde.NeuralCDE")
+	defer c.use.exit()
 	batch := c.e.batchOf(y)
 	if f != nil && len(f) != len(y) {
 		panic(fmt.Sprintf("neuralsde: Eval: f has length %d, want %d", len(f), len(y)))
@@ -108,6 +115,8 @@ func (c *NeuralCDE[F]) Eval(t float64, y, f, g []F) {
 // VJP adds ag·∂g/∂y at (t, y) into ay and the parameter cotangent into atheta; af is
 // ignored (the drift is zero).
 func (c *NeuralCDE[F]) VJP(t float64, y, af, ag, ay, atheta []F) {
+	c.use.enter("*neuralsde.NeuralCDE")
+	defer c.use.exit()
 	batch := c.e.batchOf(y)
 	if ag != nil && len(ag) != batch*c.g.Out() {
 		panic(fmt.Sprintf("neuralsde: VJP: ag has length %d, want %d", len(ag), batch*c.g.Out()))

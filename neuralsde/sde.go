@@ -74,8 +74,14 @@ func (c *Config) check() error {
 //	g = MLP([t]) → d×m (Additive: no dependence on y), final tanh
 //
 // Its parameters are one flat vector, the drift MLP's then the diffusion MLP's (see
-// nn.MLP for each one's layout). It implements solver.Differentiable[F]. Not safe for
-// concurrent use.
+// nn.MLP for each one's layout). It implements solver.Differentiable[F].
+//
+// Concurrency: a NeuralSDE is not safe for concurrent use: Eval and VJP share its
+// workspace (each call may itself run on several goroutines of a process-wide helper
+// pool; see Config.Workers). Use one per goroutine, copying Params between them.
+// Overlapping Eval or VJP calls from two goroutines are detected (one atomic flag per
+// call) and panic rather than corrupt it; Params, Stats and ResetStats must not race
+// with them either, but are not checked.
 type NeuralSDE[F solver.Float] struct {
 	cfg         Config
 	m           int
@@ -85,6 +91,7 @@ type NeuralSDE[F solver.Float] struct {
 	addT        [1]F
 	addG        []F
 	addSum      []F
+	use         inUse
 }
 
 var _ solver.Differentiable[float32] = (*NeuralSDE[float32])(nil)
@@ -187,6 +194,8 @@ func (s *NeuralSDE[F]) gLen(batch int) int { return batch * s.diff.Out() }
 // Eval writes f (batch×d) and g (batch×d for Diagonal, batch×d×m otherwise) at (t, y).
 // Either output may be nil to skip writing it.
 func (s *NeuralSDE[F]) Eval(t float64, y, f, g []F) {
+	s.use.enter("*neuralsde.NeuralSDE")
+	defer s.use.exit()
 	batch := s.e.batchOf(y)
 	if f != nil && len(f) != len(y) {
 		panic(fmt.Sprintf("neuralsde: Eval: f has length %d, want %d", len(f), len(y)))
@@ -217,6 +226,8 @@ func (s *NeuralSDE[F]) evalAdditive(t float64) {
 // VJP adds af·∂f/∂y + ag·∂g/∂y at (t, y) into ay and the parameter cotangent, summed
 // over the batch, into atheta (NumParams). af or ag may be nil (zero).
 func (s *NeuralSDE[F]) VJP(t float64, y, af, ag, ay, atheta []F) {
+	s.use.enter("*neuralsde.NeuralSDE")
+	defer s.use.exit()
 	batch := s.e.batchOf(y)
 	if af != nil && len(af) != len(y) {
 		panic(fmt.Sprintf("neuralsde: VJP: af has length %d, want %d", len(af), len(y)))

@@ -16,7 +16,14 @@ var ErrNonFinite = errors.New("solver: state became non-finite")
 const maxSteps = math.MaxInt32
 
 // Solution is the result of Solve or SolveCDE, and what Backward differentiates.
-// A Solution is not safe for concurrent use.
+//
+// Concurrency: a Solution is not safe for concurrent use: Backward reuses the solve's
+// workspace and re-queries its Motion and SDE, which are not safe for concurrent use
+// either. Call Backward from one goroutine at a time (the fields may be read
+// concurrently when no Backward is running). Overlapping Backward calls from two
+// goroutines are detected (one atomic flag per call) and panic rather than corrupt it.
+// Solve and SolveCDE themselves are safe to call concurrently only with distinct SDE
+// and Motion values: one per goroutine.
 type Solution[F Float] struct {
 	// Ys holds the state at every output time: len(ts)×batch×d, path-major within each
 	// time; Ys[:batch*d] is y0.
@@ -39,6 +46,7 @@ type Solution[F Float] struct {
 	rec    []F // Backprop: stage inputs of every step
 	zN     []F // ReversibleHeun: z at the final time
 	canBwd bool
+	use    inUse
 }
 
 // Gradients is the result of Backward.
