@@ -3,6 +3,7 @@ package brownian
 import (
 	"errors"
 	"fmt"
+	"github.com/gosde/gosde/internal/guard"
 	"math"
 )
 
@@ -139,7 +140,7 @@ type Interval struct {
 	walked int32   // parent whose ancestors were last refreshed in the LRU
 
 	stats IntervalStats
-	use   inUse
+	use   guard.InUse
 }
 
 // node is one interval [a, b] of the tree. Children are allocated together: right is
@@ -272,8 +273,8 @@ func (iv *Interval) Plan(ts []float64) error {
 // proportional to len(g.Ts) rather than to the number of steps; grid time k is
 // g.Time(i, j) for the j-th step of interval i. Solvers plan with it.
 func (iv *Interval) PlanGrid(g Grid) error {
-	iv.use.enter("*brownian.Interval")
-	defer iv.use.exit()
+	iv.use.Enter("*brownian.Interval")
+	defer iv.use.Exit()
 	if iv.queried {
 		return ErrPlanAfterQuery
 	}
@@ -312,8 +313,8 @@ func (iv *Interval) PlanGrid(g Grid) error {
 // (dst[p*Dim()+c]). It needs t0 ≤ s ≤ t ≤ t1, finite, and len(dst) = Batch()·Dim();
 // s = t writes zeros.
 func (iv *Interval) Increment(dst []float64, s, t float64) error {
-	iv.use.enter("*brownian.Interval")
-	defer iv.use.exit()
+	iv.use.Enter("*brownian.Interval")
+	defer iv.use.Exit()
 	if err := checkQuery("Interval.Increment", iv.t0, iv.t1, iv.batch*iv.dim, len(dst), s, t); err != nil {
 		return err
 	}
@@ -347,8 +348,8 @@ func (iv *Interval) Increment(dst []float64, s, t float64) error {
 // H over [s, t] is (1/h)∫_s^t (W(r) − W(s)) dr − (W(t) − W(s))/2 with h = t − s; it is
 // N(0, h/12) and independent of the increment.
 func (iv *Interval) IncrementArea(dw, area []float64, s, t float64) error {
-	iv.use.enter("*brownian.Interval")
-	defer iv.use.exit()
+	iv.use.Enter("*brownian.Interval")
+	defer iv.use.Exit()
 	if !iv.levy {
 		return ErrNoLevyArea
 	}

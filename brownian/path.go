@@ -1,6 +1,7 @@
 package brownian
 
 import (
+	"github.com/gosde/gosde/internal/guard"
 	"math"
 	"slices"
 )
@@ -33,7 +34,7 @@ type Path struct {
 
 	job parJob
 	pj  pathJob
-	use inUse
+	use guard.InUse
 }
 
 // NewPath returns a Brownian Path over [t0, t1] of batch paths of dim channels.
@@ -69,8 +70,8 @@ func (bp *Path) Len() int { return len(bp.times) }
 // Increment writes W(t) − W(s) for every path and channel into dst (path-major), with
 // the same rules as Interval.Increment.
 func (bp *Path) Increment(dst []float64, s, t float64) error {
-	bp.use.enter("*brownian.Path")
-	defer bp.use.exit()
+	bp.use.Enter("*brownian.Path")
+	defer bp.use.Exit()
 	if err := checkQuery("Path.Increment", bp.t0, bp.t1, bp.batch*bp.dim, len(dst), s, t); err != nil {
 		return err
 	}

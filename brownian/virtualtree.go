@@ -2,6 +2,7 @@ package brownian
 
 import (
 	"fmt"
+	"github.com/gosde/gosde/internal/guard"
 	"math"
 )
 
@@ -52,7 +53,7 @@ type VirtualTree struct {
 
 	job parJob
 	vj  vtJob
-	use inUse
+	use guard.InUse
 }
 
 type vtLevel struct {
@@ -123,8 +124,8 @@ func (vt *VirtualTree) Depth() int { return vt.depth }
 // Increment writes W(t) − W(s) for every path and channel into dst (path-major), with
 // the same rules as Interval.Increment.
 func (vt *VirtualTree) Increment(dst []float64, s, t float64) error {
-	vt.use.enter("*brownian.VirtualTree")
-	defer vt.use.exit()
+	vt.use.Enter("*brownian.VirtualTree")
+	defer vt.use.Exit()
 	if err := checkQuery("VirtualTree.Increment", vt.t0, vt.t1, vt.batch*vt.dim, len(dst), s, t); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package neuralsde
 
 import (
 	"fmt"
+	"github.com/gosde/gosde/internal/guard"
 
 	"github.com/gosde/gosde/nn"
 	"github.com/gosde/gosde/solver"
@@ -32,7 +33,7 @@ type NeuralCDE[F solver.Float] struct {
 	cfg CDEConfig
 	g   *nn.MLP
 	e   field[F]
-	use inUse
+	use guard.InUse
 }
 
 var _ solver.Differentiable[float64] = (*NeuralCDE[float64])(nil)
@@ -96,8 +97,8 @@ func (c *NeuralCDE[F]) ResetStats() { c.e.stats = Stats{} }
 
 // Eval writes f = 0 (batch×d) and g (batch×d×c) at (t, y). Either may be nil.
 func (c *NeuralCDE[F]) Eval(t float64, y, f, g []F) {
-	c.use.enter("*neuralsde.NeuralCDE")
-	defer c.use.exit()
+	c.use.Enter("*neuralsde.NeuralCDE")
+	defer c.use.Exit()
 	batch := c.e.batchOf(y)
 	if f != nil && len(f) != len(y) {
 		panic(fmt.Sprintf("neuralsde: Eval: f has length %d, want %d", len(f), len(y)))
@@ -115,8 +116,8 @@ func (c *NeuralCDE[F]) Eval(t float64, y, f, g []F) {
 // VJP adds ag·∂g/∂y at (t, y) into ay and the parameter cotangent into atheta; af is
 // ignored (the drift is zero).
 func (c *NeuralCDE[F]) VJP(t float64, y, af, ag, ay, atheta []F) {
-	c.use.enter("*neuralsde.NeuralCDE")
-	defer c.use.exit()
+	c.use.Enter("*neuralsde.NeuralCDE")
+	defer c.use.Exit()
 	batch := c.e.batchOf(y)
 	if ag != nil && len(ag) != batch*c.g.Out() {
 		panic(fmt.Sprintf("neuralsde: VJP: ag has length %d, want %d", len(ag), batch*c.g.Out()))

@@ -16,6 +16,7 @@ package neuralsde
 
 import (
 	"fmt"
+	"github.com/gosde/gosde/internal/guard"
 
 	"github.com/gosde/gosde/nn"
 	"github.com/gosde/gosde/solver"
@@ -91,7 +92,7 @@ type NeuralSDE[F solver.Float] struct {
 	addT        [1]F
 	addG        []F
 	addSum      []F
-	use         inUse
+	use         guard.InUse
 }
 
 var _ solver.Differentiable[float32] = (*NeuralSDE[float32])(nil)
@@ -194,8 +195,8 @@ func (s *NeuralSDE[F]) gLen(batch int) int { return batch * s.diff.Out() }
 // Eval writes f (batch×d) and g (batch×d for Diagonal, batch×d×m otherwise) at (t, y).
 // Either output may be nil to skip writing it.
 func (s *NeuralSDE[F]) Eval(t float64, y, f, g []F) {
-	s.use.enter("*neuralsde.NeuralSDE")
-	defer s.use.exit()
+	s.use.Enter("*neuralsde.NeuralSDE")
+	defer s.use.Exit()
 	batch := s.e.batchOf(y)
 	if f != nil && len(f) != len(y) {
 		panic(fmt.Sprintf("neuralsde: Eval: f has length %d, want %d", len(f), len(y)))
@@ -226,8 +227,8 @@ func (s *NeuralSDE[F]) evalAdditive(t float64) {
 // VJP adds af·∂f/∂y + ag·∂g/∂y at (t, y) into ay and the parameter cotangent, summed
 // over the batch, into atheta (NumParams). af or ag may be nil (zero).
 func (s *NeuralSDE[F]) VJP(t float64, y, af, ag, ay, atheta []F) {
-	s.use.enter("*neuralsde.NeuralSDE")
-	defer s.use.exit()
+	s.use.Enter("*neuralsde.NeuralSDE")
+	defer s.use.Exit()
 	batch := s.e.batchOf(y)
 	if af != nil && len(af) != len(y) {
 		panic(fmt.Sprintf("neuralsde: VJP: af has length %d, want %d", len(af), len(y)))

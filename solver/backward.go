@@ -13,8 +13,8 @@ import (
 // with. The SDE must implement Differentiable. The Brownian increments are re-queried
 // from the Motion, in reverse order. Backward may be called any number of times.
 func (s *Solution[F]) Backward(gradYs []F) (*Gradients[F], error) {
-	s.use.enter("*solver.Solution")
-	defer s.use.exit()
+	s.use.Enter("*solver.Solution")
+	defer s.use.Exit()
 	p := s.p
 	if p == nil {
 		return nil, errors.New("solver: Backward on a Solution that Solve or SolveCDE did not return")

@@ -3,6 +3,7 @@ package solver
 import (
 	"errors"
 	"fmt"
+	"github.com/gosde/gosde/internal/guard"
 	"math"
 
 	"github.com/gosde/gosde/brownian"
@@ -46,7 +47,7 @@ type Solution[F Float] struct {
 	rec    []F // Backprop: stage inputs of every step
 	zN     []F // ReversibleHeun: z at the final time
 	canBwd bool
-	use    inUse
+	use    guard.InUse
 }
 
 // Gradients is the result of Backward.
