@@ -3,6 +3,8 @@ package gan
 import (
 	"errors"
 	"fmt"
+	"github.com/gosde/gosde/internal/seeds"
+	"github.com/gosde/gosde/optim"
 	"math"
 	"math/rand/v2"
 
@@ -89,11 +91,11 @@ func newEngine[F solver.Float](cfg Config, times []float64) (*engine[F], error) 
 	}
 	sc := neuralsde.GeneratorConfig()
 	sc.Dim, sc.NoiseDim, sc.Width, sc.Depth, sc.Hidden = cfg.Hidden, cfg.NoiseDim, cfg.Width, nsdeDepth, nn.LipSwish
-	if e.sde, err = neuralsde.New[F](sc, derive(cfg.Seed, streamInitGenField, 0)); err != nil {
+	if e.sde, err = neuralsde.New[F](sc, seeds.Derive(cfg.Seed, streamInitGenField, 0)); err != nil {
 		return nil, fmt.Errorf("gan: generator vector field: %w", err)
 	}
 	cc := neuralsde.CDEConfig{Dim: cfg.Hidden, ControlDim: e.dc, Width: cfg.Width, Depth: nsdeDepth, Hidden: nn.LipSwish}
-	if e.cde, err = neuralsde.NewCDE[F](cc, derive(cfg.Seed, streamInitDiscField, 0)); err != nil {
+	if e.cde, err = neuralsde.NewCDE[F](cc, seeds.Derive(cfg.Seed, streamInitDiscField, 0)); err != nil {
 		return nil, fmt.Errorf("gan: discriminator vector field: %w", err)
 	}
 	e.gInitNet, e.gReadNet = nn.NewNet[F](e.gInit), nn.NewNet[F](e.gRead)
@@ -111,7 +113,7 @@ func newEngine[F solver.Float](cfg Config, times []float64) (*engine[F], error) 
 
 	// Initialise like torchsde's example: PyTorch's nn.Linear defaults, then the
 	// generator's initial MLP ×3 and its vector fields ×0.5.
-	nn.Init(e.gInit, e.gPart(e.genP, partInitial), derive(cfg.Seed, streamInitGenInitial, 0))
+	nn.Init(e.gInit, e.gPart(e.genP, partInitial), seeds.Derive(cfg.Seed, streamInitGenInitial, 0))
 	for i := range e.gPart(e.genP, partInitial) {
 		e.genP[i] *= initMultInitial
 	}
@@ -120,10 +122,10 @@ func newEngine[F solver.Float](cfg Config, times []float64) (*engine[F], error) 
 	for i := range gf {
 		gf[i] *= initMultField
 	}
-	nn.Init(e.gRead, e.gPart(e.genP, partReadout), derive(cfg.Seed, streamInitGenReadout, 0))
-	nn.Init(e.dInit, e.dPart(e.discP, partInitial), derive(cfg.Seed, streamInitDiscInitial, 0))
+	nn.Init(e.gRead, e.gPart(e.genP, partReadout), seeds.Derive(cfg.Seed, streamInitGenReadout, 0))
+	nn.Init(e.dInit, e.dPart(e.discP, partInitial), seeds.Derive(cfg.Seed, streamInitDiscInitial, 0))
 	copy(e.dPart(e.discP, partField), e.cde.Params())
-	nn.Init(e.dRead, e.dPart(e.discP, partReadout), derive(cfg.Seed, streamInitDiscReadout, 0))
+	nn.Init(e.dRead, e.dPart(e.discP, partReadout), seeds.Derive(cfg.Seed, streamInitDiscReadout, 0))
 	e.rng = rand.New(&e.pcg)
 	return e, nil
 }
@@ -322,7 +324,7 @@ func (e *engine[F]) clipDisc(dp []F) {
 	nn.ClipWeights(e.dInit, e.dPart(dp, partInitial))
 	f := e.dPart(dp, partField)
 	for _, r := range e.cde.WeightRanges() {
-		clipRange(f[r.Off:r.Off+r.Len], r.Limit)
+		optim.Clip(f[r.Off:r.Off+r.Len], r.Limit)
 	}
 	nn.ClipWeights(e.dRead, e.dPart(dp, partReadout))
 }
@@ -342,17 +344,6 @@ func (e *engine[F]) discWeightRanges() []nn.WeightRange {
 	return rs
 }
 
-func clipRange[F solver.Float](x []F, lim float64) {
-	l, h := F(-lim), F(lim)
-	for i, v := range x {
-		if v < l {
-			x[i] = l
-		} else if v > h {
-			x[i] = h
-		}
-	}
-}
-
 func addTo[F solver.Float](dst, src []F) {
 	for i, v := range src {
 		dst[i] += v
@@ -368,7 +359,7 @@ func allFinite[F solver.Float](x []F) bool {
 	return true
 }
 
-// Seed streams: every random quantity is drawn from derive(seed, stream, k).
+// Seed streams: every random quantity is drawn from seeds.Derive(seed, stream, k).
 const (
 	streamInitGenInitial uint64 = iota + 1
 	streamInitGenField
@@ -384,15 +375,3 @@ const (
 	streamEvalV
 	streamEvalBM
 )
-
-func splitmix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
-
-// derive is a seed for the k-th draw of a stream, a hash of (seed, stream, k).
-func derive(seed, stream, k uint64) uint64 {
-	return splitmix(splitmix(splitmix(seed)^stream) ^ splitmix(k+0x632be59bd9b4e019))
-}

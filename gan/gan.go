@@ -30,6 +30,7 @@ package gan
 import (
 	"errors"
 	"fmt"
+	"github.com/gosde/gosde/internal/seeds"
 	"github.com/gosde/gosde/optim"
 	"math"
 	"time"
@@ -204,7 +205,7 @@ func (m *Model) fillReal(real *dataset.Paths, idx []int) error {
 // minibatch draws step k's real paths: Batch distinct paths uniformly (with replacement
 // when the data set has fewer than Batch paths), from a seed hashed from (Seed, k).
 func (m *Model) minibatch(n, k int) []int {
-	m.perm = dataset.MinibatchIndices(m.perm, n, m.cfg.Batch, derive(m.cfg.Seed, streamTrainData, uint64(k)))
+	m.perm = dataset.MinibatchIndices(m.perm, n, m.cfg.Batch, seeds.Derive(m.cfg.Seed, streamTrainData, uint64(k)))
 	return m.perm
 }
 
@@ -226,7 +227,7 @@ func (m *Model) Step(real *dataset.Paths) (StepStats, error) {
 		return StepStats{Step: m.step}, err
 	}
 	m.step++
-	loss, err := e.lossGrad(b, e.genP, e.discP, derive(m.cfg.Seed, streamTrainV, uint64(k)), derive(m.cfg.Seed, streamTrainBM, uint64(k)), true)
+	loss, err := e.lossGrad(b, e.genP, e.discP, seeds.Derive(m.cfg.Seed, streamTrainV, uint64(k)), seeds.Derive(m.cfg.Seed, streamTrainBM, uint64(k)), true)
 	st := StepStats{Step: m.step, DiscLoss: loss, GenLoss: -loss, FakeScore: e.lastFakeMean, RealScore: e.lastRealMean,
 		GenReconstruction: e.lastGenRecon, DiscReconstruction: e.lastDiscRecon}
 	if err == nil && (math.IsNaN(loss) || math.IsInf(loss, 0) || !allFinite(e.genG) || !allFinite(e.discG)) {
@@ -277,11 +278,11 @@ func (m *Model) Sample(n int, seed uint64, averaged bool) (*dataset.Paths, error
 		out.Channels = append(out.Channels, fmt.Sprintf("y%d", c))
 	}
 	gp, _ := m.params(averaged)
-	vSeed := derive(seed, streamSampleV, 0)
+	vSeed := seeds.Derive(seed, streamSampleV, 0)
 	for k := 0; k*sampleChunk < n; k++ {
 		p0 := k * sampleChunk
 		b := min(sampleChunk, n-p0)
-		if _, err := e.generate(b, gp, vSeed, p0, derive(seed, streamSampleBM, uint64(k)), true); err != nil {
+		if _, err := e.generate(b, gp, vSeed, p0, seeds.Derive(seed, streamSampleBM, uint64(k)), true); err != nil {
 			return nil, err
 		}
 		for t := range T {
@@ -318,7 +319,7 @@ func (m *Model) Evaluate(real *dataset.Paths, averaged bool, seed uint64) (float
 		if err := m.fillReal(real, idx); err != nil {
 			return math.NaN(), err
 		}
-		loss, err := m.e.lossGrad(b, gp, dp, derive(seed, streamEvalV, uint64(k)), derive(seed, streamEvalBM, uint64(k)), false)
+		loss, err := m.e.lossGrad(b, gp, dp, seeds.Derive(seed, streamEvalV, uint64(k)), seeds.Derive(seed, streamEvalBM, uint64(k)), false)
 		if err != nil {
 			return math.NaN(), err
 		}

@@ -3,6 +3,7 @@ package latent
 import (
 	"errors"
 	"fmt"
+	"github.com/gosde/gosde/internal/seeds"
 	"math"
 	"math/rand/v2"
 
@@ -106,11 +107,11 @@ func newEngine[F solver.Float](cfg Config, times []float64) (*engine[F], error) 
 	e.grad = make([]F, e.off[numParts])
 	// PyTorch's nn.Linear default for every MLP; p(z₀) = N(0, I) (mean and log std 0),
 	// as torchsde's latent_sde.py.
-	nn.Init(e.enc, e.part(e.params, partEnc), derive(cfg.Seed, streamInitEnc, 0))
-	nn.Init(n.f, e.part(e.params, partF), derive(cfg.Seed, streamInitF, 0))
-	nn.Init(n.h, e.part(e.params, partH), derive(cfg.Seed, streamInitH, 0))
-	nn.Init(n.g, e.part(e.params, partG), derive(cfg.Seed, streamInitG, 0))
-	nn.Init(e.dec, e.part(e.params, partDec), derive(cfg.Seed, streamInitDec, 0))
+	nn.Init(e.enc, e.part(e.params, partEnc), seeds.Derive(cfg.Seed, streamInitEnc, 0))
+	nn.Init(n.f, e.part(e.params, partF), seeds.Derive(cfg.Seed, streamInitF, 0))
+	nn.Init(n.h, e.part(e.params, partH), seeds.Derive(cfg.Seed, streamInitH, 0))
+	nn.Init(n.g, e.part(e.params, partG), seeds.Derive(cfg.Seed, streamInitG, 0))
+	nn.Init(e.dec, e.part(e.params, partDec), seeds.Derive(cfg.Seed, streamInitDec, 0))
 	e.rng = rand.New(&e.pcg)
 	return e, nil
 }
@@ -364,7 +365,7 @@ func allFinite[F solver.Float](x []F) bool {
 	return true
 }
 
-// Seed streams: every random quantity is drawn from derive(seed, stream, k).
+// Seed streams: every random quantity is drawn from seeds.Derive(seed, stream, k).
 const (
 	streamInitEnc uint64 = iota + 1
 	streamInitF
@@ -379,15 +380,3 @@ const (
 	streamEvalEps
 	streamEvalBM
 )
-
-func splitmix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
-
-// derive is a seed for the k-th draw of a stream, a hash of (seed, stream, k).
-func derive(seed, stream, k uint64) uint64 {
-	return splitmix(splitmix(splitmix(seed)^stream) ^ splitmix(k+0x632be59bd9b4e019))
-}

@@ -54,6 +54,7 @@ package latent
 import (
 	"errors"
 	"fmt"
+	"github.com/gosde/gosde/internal/seeds"
 	"math"
 	"time"
 
@@ -260,7 +261,7 @@ func (m *Model) fill(real *dataset.Paths, idx []int) error {
 // minibatch draws step k's paths: Batch distinct paths uniformly (with replacement when
 // the data set has fewer than Batch paths), from a seed hashed from (Seed, k).
 func (m *Model) minibatch(n, k int) []int {
-	m.perm = dataset.MinibatchIndices(m.perm, n, m.cfg.Batch, derive(m.cfg.Seed, streamTrainData, uint64(k)))
+	m.perm = dataset.MinibatchIndices(m.perm, n, m.cfg.Batch, seeds.Derive(m.cfg.Seed, streamTrainData, uint64(k)))
 	return m.perm
 }
 
@@ -289,7 +290,7 @@ func (m *Model) Step(real *dataset.Paths) (StepStats, error) {
 		return StepStats{Step: m.step}, err
 	}
 	m.step++
-	loss, err := e.lossGrad(b, e.params, derive(m.cfg.Seed, streamTrainEps, uint64(k)), derive(m.cfg.Seed, streamTrainBM, uint64(k)), true, m.klWeight(k))
+	loss, err := e.lossGrad(b, e.params, seeds.Derive(m.cfg.Seed, streamTrainEps, uint64(k)), seeds.Derive(m.cfg.Seed, streamTrainBM, uint64(k)), true, m.klWeight(k))
 	st := StepStats{Step: m.step, Loss: loss, LogLik: e.lastLogLik, KL0: e.lastKL0, KLPath: e.lastKLPath, Reconstruction: e.lastRecon}
 	if err == nil && !allFinite(e.grad) {
 		err = fmt.Errorf("%w at step %d (loss %v)", ErrNonFinite, m.step, loss)
@@ -339,11 +340,11 @@ func (m *Model) Sample(n int, seed uint64, averaged bool) (*dataset.Paths, error
 		out.Channels = append(out.Channels, fmt.Sprintf("y%d", c))
 	}
 	p := m.params(averaged)
-	epsSeed := derive(seed, streamSampleEps, 0)
+	epsSeed := seeds.Derive(seed, streamSampleEps, 0)
 	for k := 0; k*sampleChunk < n; k++ {
 		p0 := k * sampleChunk
 		b := min(sampleChunk, n-p0)
-		if err := e.sample(b, p, epsSeed, p0, derive(seed, streamSampleBM, uint64(k))); err != nil {
+		if err := e.sample(b, p, epsSeed, p0, seeds.Derive(seed, streamSampleBM, uint64(k))); err != nil {
 			return nil, err
 		}
 		for t := range T {
@@ -378,7 +379,7 @@ func (m *Model) Evaluate(real *dataset.Paths, seed uint64) (float64, error) {
 		if err := m.fill(real, idx); err != nil {
 			return math.NaN(), err
 		}
-		loss, err := m.e.lossGrad(b, m.e.params, derive(seed, streamEvalEps, uint64(k)), derive(seed, streamEvalBM, uint64(k)), false, 1)
+		loss, err := m.e.lossGrad(b, m.e.params, seeds.Derive(seed, streamEvalEps, uint64(k)), seeds.Derive(seed, streamEvalBM, uint64(k)), false, 1)
 		if err != nil {
 			return math.NaN(), err
 		}

@@ -181,7 +181,7 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 		if err := writeJSON(filepath.Join(dir, ConfigFile), cfg); err != nil {
 			return nil, err
 		}
-		u, err := evaluate(model, data, cfg, false)
+		u, _, err := evaluate(model, data, cfg, false)
 		if err != nil {
 			return nil, fmt.Errorf("evaluating the untrained model: %w", err)
 		}
@@ -233,7 +233,7 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 	if err := save(); err != nil {
 		return nil, err
 	}
-	trained, err := evaluate(model, data, cfg, true)
+	trained, fake, err := evaluate(model, data, cfg, true)
 	if err != nil {
 		return nil, fmt.Errorf("evaluating the trained model: %w", err)
 	}
@@ -247,7 +247,7 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 	if err := writeJSON(filepath.Join(dir, MetricsFile), out); err != nil {
 		return nil, err
 	}
-	return res, drawPlots(dir, model, data, cfg, hist)
+	return res, drawPlots(dir, fake, data, cfg, hist)
 }
 
 // reconstructionWarning explains a reconstruction error above the threshold.
@@ -293,22 +293,22 @@ func stepFor(times []float64) float64 {
 	return dt
 }
 
-func evaluate(model model, data *Data, cfg Config, averaged bool) (metrics.Report, error) {
+// evaluate samples cfg.EvalPaths paths and measures them against the test set; it
+// returns the sample too, so that the plots show the very paths the metrics measured.
+func evaluate(model model, data *Data, cfg Config, averaged bool) (metrics.Report, *dataset.Paths, error) {
 	fake, err := model.Sample(cfg.EvalPaths, cfg.Seed^0xe7a1, averaged && model.SWACount() > 0)
 	if err != nil {
-		return metrics.Report{}, err
+		return metrics.Report{}, nil, err
 	}
 	fake.Channels = data.Train.Channels
-	return metrics.Evaluate(data.Train, data.Test, fake, metrics.Options{Seed: cfg.Seed})
+	rep, err := metrics.Evaluate(data.Train, data.Test, fake, metrics.Options{Seed: cfg.Seed})
+	return rep, fake, err
 }
 
-func drawPlots(dir string, model model, data *Data, cfg Config, hist history) error {
-	fake, err := model.Sample(max(cfg.EvalPaths, 100), cfg.Seed^0x91075, model.SWACount() > 0)
-	if err != nil {
-		return err
-	}
-	fake.Channels = data.Train.Channels
-	real := clonePaths(data.Test)
+// drawPlots draws the generated paths fake (normalised units; changed in place) against
+// the test set, in the data's own units, and the training curves.
+func drawPlots(dir string, fake *dataset.Paths, data *Data, cfg Config, hist history) error {
+	real := data.Test.Clone()
 	data.Norm.Invert(real)
 	data.Norm.Invert(fake)
 	if err := plots.Paths(filepath.Join(dir, PathsPlot), real, fake, 30); err != nil {
@@ -318,12 +318,6 @@ func drawPlots(dir string, model model, data *Data, cfg Config, hist history) er
 		return err
 	}
 	return plots.Curves(filepath.Join(dir, CurvesPlot), hist.series(cfg.Model))
-}
-
-func clonePaths(p *dataset.Paths) *dataset.Paths {
-	c := *p
-	c.Values = append([]float64(nil), p.Values...)
-	return &c
 }
 
 func writeJSON(path string, v any) error {
