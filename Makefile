@@ -1,9 +1,10 @@
-# gosde — make targets. Everything here needs only Go (and gcc for the reference yardstick).
+# gosde — make targets. Everything but the GPU targets needs only Go (and gcc for the
+# reference yardstick and the kernels' CPU harness).
 GO      ?= go
 PKGS    := ./...
 BIN     := bin/gosde
 
-.PHONY: all build test test-short race bench bench-go lint fmt vet fuzz clean
+.PHONY: all build build-gpu test test-short race bench bench-go lint fmt vet fuzz clean ptx gpu-check gpu-test-binary
 
 all: build
 
@@ -43,6 +44,32 @@ fuzz:
 	$(GO) test ./checkpoint/ -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./dataset/ -run '^$$' -fuzz FuzzReadCSV -fuzztime $(FUZZTIME)
 	$(GO) test ./cmd/gosde/ -run '^$$' -fuzz FuzzTrainFlags -fuzztime $(FUZZTIME)
+
+# --- GPU engine (package cuda, build tag cuda) ---------------------------------------
+# Linking gorgonia.org/cu needs libcuda: on a machine without the NVIDIA driver, the
+# CUDA toolkit's stub stands in (scripts/install-cuda-toolkit.sh installs Debian's CUDA
+# 11.8 toolkit; its headers are the ones gorgonia.org/cu compiles against).
+CUDA_STUBS ?= $(dir $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/stubs/libcuda.so /usr/local/cuda/lib64/stubs/libcuda.so)))
+GPU_ENV := CGO_LDFLAGS="$(CGO_LDFLAGS) -L$(CUDA_STUBS)" CGO_CFLAGS="$(CGO_CFLAGS) -Wno-deprecated-declarations"
+
+# Regenerate the committed PTX from kernels/*.cu (needs nvcc).
+ptx:
+	bash scripts/gen-ptx.sh
+
+# The GPU checks that need no GPU: PTX up to date, no register spills, the cuda-tagged
+# code builds and vets, and the kernels' C++ agrees with the Go engine. Run by CI.
+gpu-check:
+	bash scripts/gpu-check.sh
+
+# gosde with the GPU engine: runs only where an NVIDIA driver is installed.
+build-gpu:
+	$(GPU_ENV) $(GO) build -tags cuda -o bin/gosde-gpu ./cmd/gosde
+
+# One test binary, runnable on a GPU machine without Go: agreement with the CPU engine,
+# then benchmarks. Run it there as
+#   ./bin/cuda.test -test.v -test.run Agrees -test.bench . -test.benchtime 20x
+gpu-test-binary:
+	$(GPU_ENV) $(GO) test -c -tags cuda -o bin/cuda.test ./cuda
 
 clean:
 	rm -rf bin

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/gosde/gosde/brownian"
+	"github.com/gosde/gosde/host"
 	"github.com/gosde/gosde/neuralsde"
 	"github.com/gosde/gosde/nn"
 	"github.com/gosde/gosde/solver"
@@ -34,19 +35,25 @@ const (
 // discriminator, their forward passes and the hand-chained backward pass of the
 // Wasserstein loss. Model is engine[float32] plus optimisers; the gradient tests run
 // engine[float64]. Not safe for concurrent use.
+//
+// The two differential equations are solved by a host.FieldSolver (CPU by default, or
+// the Engine given to New); the MLPs around them (initial maps and readouts) run here.
 type engine[F solver.Float] struct {
 	cfg   Config
 	times []float64
 	T, C  int // output times, data channels
 	dc    int // control channels 1 + C
 	hid   int
-	opt   solver.Options
 
 	gInit, gRead, dInit, dRead *nn.MLP
-	sde                        *neuralsde.NeuralSDE[F]
-	cde                        *neuralsde.NeuralCDE[F]
-	gInitNet, gReadNet         *nn.Net[F]
-	dInitNet, dReadNet         *nn.Net[F]
+	// sde and cde are never solved: they define the fields' parameter layout, names,
+	// initialisation and weight ranges, which every engine shares.
+	sde                *neuralsde.NeuralSDE[F]
+	cde                *neuralsde.NeuralCDE[F]
+	genSpec, discSpec  host.FieldSpec
+	solvers            solverCache[F]
+	gInitNet, gReadNet *nn.Net[F]
+	dInitNet, dReadNet *nn.Net[F]
 
 	// gOff/dOff[i] is where part i starts in genP/discP; [numParts] is the length.
 	gOff, dOff  [numParts + 1]int
@@ -61,13 +68,14 @@ type engine[F solver.Float] struct {
 	rng                         *rand.Rand
 	lastGenRecon, lastDiscRecon float64
 	lastFakeMean, lastRealMean  float64
-	lastGenSol                  *solver.Solution[F] // of the last lossGrad, for tests
-	aHsB                        int                 // batch for which aHs is zero before its final block
+	// lastGenSol holds the generator's states of the last lossGrad, for tests.
+	lastGenSol struct{ Ys []F }
+	aHsB       int // batch for which aHs is zero before its final block
 }
 
 func newEngine[F solver.Float](cfg Config, times []float64) (*engine[F], error) {
 	e := &engine[F]{cfg: cfg, times: append([]float64(nil), times...), T: len(times), C: cfg.DataChannels, dc: 1 + cfg.DataChannels, hid: cfg.Hidden}
-	e.opt = solver.Options{Method: solver.ReversibleHeun, Adjoint: solver.Reversible, Dt: cfg.Dt}
+	e.solvers.open = cpuSolver[F]
 	depth := cfg.Depth
 	nsdeDepth := depth
 	if depth == 0 {
@@ -98,6 +106,8 @@ func newEngine[F solver.Float](cfg Config, times []float64) (*engine[F], error) 
 	if e.cde, err = neuralsde.NewCDE[F](cc, seeds.Derive(cfg.Seed, streamInitDiscField, 0)); err != nil {
 		return nil, fmt.Errorf("gan: discriminator vector field: %w", err)
 	}
+	e.genSpec = host.FieldSpec{Kind: host.SDE, Dim: sc.Dim, NoiseDim: sc.NoiseDim, Noise: sc.Noise, Width: sc.Width, Depth: sc.Depth, Hidden: sc.Hidden}
+	e.discSpec = host.FieldSpec{Kind: host.CDE, Dim: cc.Dim, NoiseDim: cc.ControlDim, Width: cc.Width, Depth: cc.Depth, Hidden: cc.Hidden}
 	e.gInitNet, e.gReadNet = nn.NewNet[F](e.gInit), nn.NewNet[F](e.gRead)
 	e.dInitNet, e.dReadNet = nn.NewNet[F](e.dInit), nn.NewNet[F](e.dRead)
 
@@ -177,33 +187,35 @@ func (e *engine[F]) noise(b int, seed uint64, first int) {
 
 // generate runs the generator on b paths with parameters gp: V from (vSeed, first+p),
 // Brownian motion an Interval seeded by bmSeed. It writes Y = ℓ(X) into e.ys[:T·b·C]
-// (time-major: (t·b+p)·C+c) and returns the solution (for Backward unless forwardOnly).
-func (e *engine[F]) generate(b int, gp []F, vSeed uint64, first int, bmSeed uint64, forwardOnly bool) (*solver.Solution[F], error) {
+// (time-major: (t·b+p)·C+c) and returns the solver that solved for X, whose Backward
+// differentiates this solve (unless forwardOnly), and X at the output times.
+func (e *engine[F]) generate(b int, gp []F, vSeed uint64, first int, bmSeed uint64, forwardOnly bool) (host.FieldSolver[F], []F, error) {
 	e.ensureGen(b)
 	e.noise(b, vSeed, first)
 	x0 := e.x0[:b*e.hid]
 	e.gInitNet.Forward(e.gPart(gp, partInitial), e.v[:b*e.cfg.InitialNoise], x0)
 	if !allFinite(x0) {
-		return nil, fmt.Errorf("%w: generator initial state X₀", ErrNonFinite)
+		return nil, nil, fmt.Errorf("%w: generator initial state X₀", ErrNonFinite)
 	}
-	copy(e.sde.Params(), e.gPart(gp, partField))
+	sv, err := e.solvers.get(&e.solvers.gen, e.genSpec, host.Problem{Ts: e.times, Dt: e.cfg.Dt, Batch: b}, e.sde.NumParams())
+	if err != nil {
+		return nil, nil, fmt.Errorf("gan: generator solver: %w", err)
+	}
+	copy(sv.Params(), e.gPart(gp, partField))
 	mo, err := brownian.NewInterval(e.times[0], e.times[e.T-1], b, e.cfg.NoiseDim, bmSeed)
 	if err != nil {
-		return nil, fmt.Errorf("gan: Brownian motion: %w", err)
+		return nil, nil, fmt.Errorf("gan: Brownian motion: %w", err)
 	}
-	opt := e.opt
-	opt.Motion = mo
-	opt.ForwardOnly = forwardOnly
-	sol, err := solver.Solve[F](e.sde, x0, e.times, opt)
+	xs, err := sv.Forward(x0, mo, nil, forwardOnly)
 	if err != nil {
-		return nil, wrapSolve("generator", err)
+		return nil, nil, wrapSolve("generator", err)
 	}
 	ys := e.ys[:e.T*b*e.C]
-	e.gReadNet.Forward(e.gPart(gp, partReadout), sol.Ys, ys)
+	e.gReadNet.Forward(e.gPart(gp, partReadout), xs, ys)
 	if !allFinite(ys) {
-		return nil, fmt.Errorf("%w: generator output Y", ErrNonFinite)
+		return nil, nil, fmt.Errorf("%w: generator output Y", ErrNonFinite)
 	}
-	return sol, nil
+	return sv, xs, nil
 }
 
 func wrapSolve(who string, err error) error {
@@ -221,7 +233,7 @@ func wrapSolve(who string, err error) error {
 func (e *engine[F]) lossGrad(b int, gp, dp []F, vSeed, bmSeed uint64, grad bool) (float64, error) {
 	e.ensure(b)
 	T, C, H, dc := e.T, e.C, e.hid, e.dc
-	gsol, err := e.generate(b, gp, vSeed, 0, bmSeed, !grad)
+	gsol, gxs, err := e.generate(b, gp, vSeed, 0, bmSeed, !grad)
 	if err != nil {
 		return math.NaN(), err
 	}
@@ -241,15 +253,17 @@ func (e *engine[F]) lossGrad(b int, gp, dp []F, vSeed, bmSeed uint64, grad bool)
 	if !allFinite(h0) {
 		return math.NaN(), fmt.Errorf("%w: discriminator initial state H₀", ErrNonFinite)
 	}
-	copy(e.cde.Params(), e.dPart(dp, partField))
-	opt := e.opt
-	opt.ForwardOnly = !grad
-	dsol, err := solver.SolveCDE[F](e.cde, h0, e.times, xs, opt)
+	dsol, err := e.solvers.get(&e.solvers.disc, e.discSpec, host.Problem{Ts: e.times, Dt: e.cfg.Dt, Batch: 2 * b}, e.cde.NumParams())
+	if err != nil {
+		return math.NaN(), fmt.Errorf("gan: discriminator solver: %w", err)
+	}
+	copy(dsol.Params(), e.dPart(dp, partField))
+	hs, err := dsol.Forward(h0, nil, xs, !grad)
 	if err != nil {
 		return math.NaN(), wrapSolve("discriminator", err)
 	}
 	score := e.score[:2*b]
-	e.dReadNet.Forward(e.dPart(dp, partReadout), dsol.At(T-1), score)
+	e.dReadNet.Forward(e.dPart(dp, partReadout), hs[(T-1)*2*b*H:T*2*b*H], score)
 	var fake, real float64
 	for p := range b {
 		fake += float64(score[p])
@@ -259,7 +273,7 @@ func (e *engine[F]) lossGrad(b int, gp, dp []F, vSeed, bmSeed uint64, grad bool)
 	real /= float64(b)
 	e.lastFakeMean, e.lastRealMean = fake, real
 	loss := fake - real
-	e.lastGenSol = gsol
+	e.lastGenSol.Ys = gxs
 	if !grad {
 		return loss, nil
 	}

@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/gosde/gosde/dataset"
+	"github.com/gosde/gosde/host"
 )
 
 // ErrNonFinite is wrapped by the error Step returns when the loss, a gradient or a solve
@@ -126,9 +127,27 @@ type Model struct {
 	tensors    []tensor
 }
 
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	engine host.Engine
+}
+
+// WithEngine solves the generator's SDE and the discriminator's CDE on eng instead of
+// the CPU engine (nil keeps the CPU). The model does not own eng: Close the model
+// first, then the engine.
+func WithEngine(eng host.Engine) Option {
+	return func(o *options) { o.engine = eng }
+}
+
 // New returns an SDE-GAN for data observed at times (strictly increasing, at least 2),
 // initialised from cfg.Seed.
-func New(cfg Config, times []float64) (*Model, error) {
+func New(cfg Config, times []float64, opts ...Option) (*Model, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
@@ -143,6 +162,11 @@ func New(cfg Config, times []float64) (*Model, error) {
 	e, err := newEngine[float32](cfg, times)
 	if err != nil {
 		return nil, err
+	}
+	if o.engine != nil {
+		if err := e.useEngine(o.engine); err != nil {
+			return nil, err
+		}
 	}
 	m := &Model{cfg: cfg, e: e}
 	if m.gOpt, err = optim.NewAdadelta[float32](len(e.genP), optim.AdadeltaConfig{LR: cfg.GenLR, WeightDecay: cfg.WeightDecay}); err != nil {
@@ -161,6 +185,10 @@ func New(cfg Config, times []float64) (*Model, error) {
 
 // Config returns the configuration.
 func (m *Model) Config() Config { return m.cfg }
+
+// Close releases the solvers the model holds on its engine (device memory on a GPU).
+// A model used after Close makes new ones, so Close the engine only after its models.
+func (m *Model) Close() error { return m.e.solvers.close() }
 
 // Times returns the output times (a copy).
 func (m *Model) Times() []float64 { return append([]float64(nil), m.e.times...) }
@@ -282,7 +310,7 @@ func (m *Model) Sample(n int, seed uint64, averaged bool) (*dataset.Paths, error
 	for k := 0; k*sampleChunk < n; k++ {
 		p0 := k * sampleChunk
 		b := min(sampleChunk, n-p0)
-		if _, err := e.generate(b, gp, vSeed, p0, seeds.Derive(seed, streamSampleBM, uint64(k)), true); err != nil {
+		if _, _, err := e.generate(b, gp, vSeed, p0, seeds.Derive(seed, streamSampleBM, uint64(k)), true); err != nil {
 			return nil, err
 		}
 		for t := range T {

@@ -241,27 +241,12 @@ func newProblem[F Float](sde SDE[F], y0 []F, ts []float64, opt Options) (*proble
 	if !p.diag {
 		p.glen *= m
 	}
-	p.steps = make([]int, len(ts)-1)
-	for i := range p.steps {
-		span := ts[i+1] - ts[i]
-		r := span / opt.Dt
-		if r > maxSteps {
-			return nil, fmt.Errorf("solver: Dt = %v makes more than %d steps in [%v, %v]; use a larger Dt", opt.Dt, maxSteps, ts[i], ts[i+1])
-		}
-		n := int(math.Ceil(r - 1e-9*r))
-		if n < 1 {
-			n = 1
-		}
-		scale := math.Max(math.Abs(ts[i]), math.Abs(ts[i+1]))
-		if span/float64(n) <= 64*(math.Nextafter(scale, math.Inf(1))-scale) {
-			return nil, fmt.Errorf("solver: Dt = %v is too small for times near %v: the steps would not be representable; use a larger Dt", opt.Dt, scale)
-		}
-		p.steps[i] = n
-		p.total += n
-		if p.total > maxSteps {
-			return nil, fmt.Errorf("solver: Dt = %v makes more than %d steps in all; use a larger Dt", opt.Dt, maxSteps)
-		}
+	grid, err := StepGrid(ts, opt.Dt)
+	if err != nil {
+		return nil, err
 	}
+	p.steps = grid.Steps
+	p.total = grid.Len()
 	return p, nil
 }
 
@@ -505,4 +490,38 @@ func firstNonFinite[F Float](x []F) int {
 		}
 	}
 	return -1
+}
+
+// StepGrid returns the step grid Solve and SolveCDE use for output times ts and largest
+// step dt: each output interval [ts[i], ts[i+1]] is split into ⌈(ts[i+1]−ts[i])/dt⌉
+// equal steps (with a relative tolerance of 1e-9). Engines that solve on other devices
+// use it so that their steps, and the Brownian queries over them, are the Go engine's.
+// ts must be strictly increasing (Solve checks it first).
+func StepGrid(ts []float64, dt float64) (brownian.Grid, error) {
+	if !(dt > 0) || math.IsInf(dt, 0) {
+		return brownian.Grid{}, fmt.Errorf("solver: Dt = %v; it must be positive and finite", dt)
+	}
+	g := brownian.Grid{Ts: ts, Steps: make([]int, max(len(ts)-1, 0))}
+	total := 0
+	for i := range g.Steps {
+		span := ts[i+1] - ts[i]
+		r := span / dt
+		if r > maxSteps {
+			return brownian.Grid{}, fmt.Errorf("solver: Dt = %v makes more than %d steps in [%v, %v]; use a larger Dt", dt, maxSteps, ts[i], ts[i+1])
+		}
+		n := int(math.Ceil(r - 1e-9*r))
+		if n < 1 {
+			n = 1
+		}
+		scale := math.Max(math.Abs(ts[i]), math.Abs(ts[i+1]))
+		if span/float64(n) <= 64*(math.Nextafter(scale, math.Inf(1))-scale) {
+			return brownian.Grid{}, fmt.Errorf("solver: Dt = %v is too small for times near %v: the steps would not be representable; use a larger Dt", dt, scale)
+		}
+		g.Steps[i] = n
+		total += n
+		if total > maxSteps {
+			return brownian.Grid{}, fmt.Errorf("solver: Dt = %v makes more than %d steps in all; use a larger Dt", dt, maxSteps)
+		}
+	}
+	return g, nil
 }

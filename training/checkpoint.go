@@ -6,6 +6,7 @@ import (
 
 	"github.com/gosde/gosde/checkpoint"
 	"github.com/gosde/gosde/dataset"
+	"github.com/gosde/gosde/host"
 	"github.com/gosde/gosde/metrics"
 )
 
@@ -30,6 +31,9 @@ type Checkpoint struct {
 	Times     []float64
 	History   history
 	Untrained *metrics.Report
+	// Engine computes Sample and Evaluate (SDE-GAN; see OpenEngine); nil selects the
+	// CPU engine. Load leaves it nil; whoever sets it closes it.
+	Engine host.Engine
 }
 
 // Save writes the model's parameters, optimiser state and averages as float32 tensors
@@ -84,14 +88,16 @@ func Load(path string) (*Checkpoint, error) {
 	return ck, nil
 }
 
-// Model rebuilds the checkpoint's model with its parameters.
+// Model rebuilds the checkpoint's model with its parameters, on ck.Engine. Close it
+// when done.
 func (ck *Checkpoint) Model() (model, error) {
 	cfg := ck.Config
-	m, err := newModel(&cfg, len(ck.Channels), ck.Times)
+	m, err := newModel(&cfg, len(ck.Channels), ck.Times, ck.Engine)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint configuration: %w", err)
 	}
 	if err := m.SetParams(ck.Params); err != nil {
+		m.Close()
 		return nil, fmt.Errorf("checkpoint parameters: %w", err)
 	}
 	return m, nil
@@ -107,6 +113,7 @@ func (ck *Checkpoint) Sample(n int, seed uint64) (*dataset.Paths, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer m.Close()
 	p, err := m.Sample(n, seed, m.SWACount() > 0)
 	if err != nil {
 		return nil, err
@@ -136,6 +143,7 @@ func (ck *Checkpoint) Evaluate(spec string, n int, seed uint64) (metrics.Report,
 	if err != nil {
 		return metrics.Report{}, err
 	}
+	defer m.Close()
 	fake, err := m.Sample(n, seed, m.SWACount() > 0)
 	if err != nil {
 		return metrics.Report{}, err

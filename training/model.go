@@ -6,6 +6,7 @@ import (
 
 	"github.com/gosde/gosde/dataset"
 	"github.com/gosde/gosde/gan"
+	"github.com/gosde/gosde/host"
 	"github.com/gosde/gosde/latent"
 	"github.com/gosde/gosde/solver"
 )
@@ -26,6 +27,35 @@ type model interface {
 	Shapes() map[string][]int
 	Steps() int
 	SWACount() int
+	// Close releases what the model holds on its engine (not the engine).
+	Close() error
+}
+
+// errLatentGPU refuses an explicit GPU for the latent SDE rather than quietly running it
+// on the CPU: whoever asked for the GPU expects its speed.
+var errLatentGPU = errors.New("the latent SDE runs on the CPU engine only; use --device cpu or auto")
+
+// checkDevice reports a device that cannot compute model in this binary, without
+// opening anything.
+func checkDevice(model, device string) error {
+	if model == "latent-sde" && device == "gpu" {
+		return errLatentGPU
+	}
+	return host.Check(device)
+}
+
+// OpenEngine opens the engine that computes a model of the given kind (Config.Model)
+// on device (Config.Device): host.Open for the SDE-GAN; the CPU engine for the latent
+// SDE, which has no other, so "auto" does not start a GPU it will not use. The caller
+// closes the engine after the models made on it.
+func OpenEngine(model, device string) (host.Engine, error) {
+	if err := checkDevice(model, device); err != nil {
+		return nil, err
+	}
+	if model == "latent-sde" {
+		return host.NewCPU(), nil
+	}
+	return host.Open(device)
 }
 
 // Stats is one training step, whatever the model.
@@ -43,16 +73,20 @@ type Stats struct {
 }
 
 // newModel builds the model of cfg for data observed at times, with the data's channel
-// count and the run's step count and seed filled in.
-func newModel(cfg *Config, channels int, times []float64) (model, error) {
+// count and the run's step count and seed filled in. The SDE-GAN solves on eng (nil:
+// the CPU engine); the latent SDE always on the CPU.
+func newModel(cfg *Config, channels int, times []float64, eng host.Engine) (model, error) {
 	dt := stepFor(times)
 	switch cfg.Model {
 	case "sde-gan":
 		g := cfg.GAN
 		g.DataChannels, g.Steps, g.Seed, g.Dt = channels, cfg.Steps, cfg.Seed, dt
 		cfg.GAN = g
-		m, err := gan.New(g, times)
-		return ganModel{m}, err
+		m, err := gan.New(g, times, gan.WithEngine(eng))
+		if err != nil {
+			return nil, err
+		}
+		return ganModel{m}, nil
 	case "latent-sde":
 		l := cfg.Latent
 		l.DataChannels, l.Steps, l.Seed = channels, cfg.Steps, cfg.Seed
@@ -61,7 +95,10 @@ func newModel(cfg *Config, channels int, times []float64) (model, error) {
 		}
 		cfg.Latent = l
 		m, err := latent.New(l, times)
-		return latentModel{m}, err
+		if err != nil {
+			return nil, err
+		}
+		return latentModel{m}, nil
 	}
 	return nil, fmt.Errorf("unknown model %q: the models are %v", cfg.Model, Models)
 }
@@ -90,6 +127,9 @@ func (l latentModel) step(real *dataset.Paths) (Stats, error) {
 		Detail:    fmt.Sprintf("−ELBO %.4f  log-lik %.4f  KL %.4f", st.Loss, st.LogLik, st.KL0+st.KLPath),
 		nonFinite: errors.Is(err, latent.ErrNonFinite)}, err
 }
+
+// Close has nothing to release: the latent SDE computes on the CPU in its own memory.
+func (latentModel) Close() error { return nil }
 
 func (l latentModel) testLoss(test *dataset.Paths, seed uint64) (float64, error) {
 	return l.Evaluate(test, seed)

@@ -17,6 +17,7 @@ import (
 	"github.com/gosde/gosde/checkpoint"
 	"github.com/gosde/gosde/dataset"
 	"github.com/gosde/gosde/gan"
+	"github.com/gosde/gosde/host"
 	"github.com/gosde/gosde/latent"
 	"github.com/gosde/gosde/metrics"
 	"github.com/gosde/gosde/plots"
@@ -60,6 +61,14 @@ type Config struct {
 	// units) above which Run warns, once per run, that the gradients are becoming
 	// inexact (0: never warn).
 	ReconstructionWarn float64 `json:"reconstruction_warn"`
+	// Device selects the engine that computes the SDE-GAN's solves: "auto" (the GPU
+	// engine when this binary has one and it starts, else the CPU), "cpu" or "gpu".
+	// The latent SDE runs on the CPU engine whatever Device is, and refuses "gpu".
+	// Empty means auto, except when resuming, where it keeps the run's own choice.
+	Device string `json:"device"`
+	// Engine is the Name of the engine that computed the run (most recently, for a
+	// resumed run), set by Run for the record; it selects nothing.
+	Engine string `json:"engine,omitempty"`
 }
 
 // DefaultConfig is the built-in default: an SDE-GAN on the OU data set with the
@@ -72,7 +81,7 @@ func DefaultConfig() Config {
 	g.SWAStart = -1
 	return Config{Model: "sde-gan", Data: "ou", Steps: g.Steps, Seed: 1, CheckpointEvery: 250, EvalPaths: 1000,
 		GAN: g, Latent: latent.DefaultConfig(), Method: "reversible-heun", Adjoint: "reversible",
-		ReconstructionWarn: 1e-2}
+		ReconstructionWarn: 1e-2, Device: "auto"}
 }
 
 // Check reports the first invalid setting.
@@ -81,6 +90,9 @@ func (c Config) Check() error {
 		if _, _, err := parseSolver(c.Method, c.Adjoint); err != nil {
 			return err
 		}
+	}
+	if err := checkDevice(c.Model, c.Device); err != nil {
+		return err
 	}
 	switch {
 	case c.Model != "sde-gan" && c.Model != "latent-sde":
@@ -107,8 +119,11 @@ func (c Config) Check() error {
 type Progress struct {
 	Stats
 	Total int
+	// Engine is the Name of the engine computing the run.
+	Engine string
 	// Warning, when not empty, is a warning raised by this step (see
-	// Config.ReconstructionWarn); each kind is raised at most once per run.
+	// Config.ReconstructionWarn) or, on the first step, by the choice of engine (auto
+	// fell back to the CPU); each kind is raised at most once per run.
 	Warning string
 }
 
@@ -117,6 +132,7 @@ type Result struct {
 	Dir       string
 	Steps     int
 	Seconds   float64
+	Engine    string // the Name of the engine that computed the run
 	Untrained *metrics.Report
 	Trained   metrics.Report
 	// TestLoss is the model's own loss on the test set after training: the Wasserstein
@@ -132,8 +148,9 @@ var ErrInterrupted = errors.New("training interrupted; the checkpoint holds the 
 
 // Run trains the model of cfg into dir (created if needed), calling report after every
 // step. When resume is true it continues the run saved in dir instead of starting a
-// new one. Cancelling ctx stops it after the current step with a checkpoint written.
-func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(Progress)) (*Result, error) {
+// new one (on cfg.Device when it is set, else on the run's own). Cancelling ctx stops
+// it after the current step with a checkpoint written.
+func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(Progress)) (_ *Result, err error) {
 	start := time.Now()
 	var hist history
 	if resume {
@@ -142,6 +159,10 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 			return nil, fmt.Errorf("resuming %s: %w", dir, err)
 		}
 		saved.Steps = max(saved.Steps, cfg.Steps)
+		// Which hardware computes is not part of the model: the caller may move a run.
+		if cfg.Device != "" {
+			saved.Device = cfg.Device
+		}
 		cfg = saved
 		removeStaleTemps(dir)
 	}
@@ -159,11 +180,34 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 		m, a, _ := parseSolver(cfg.Method, cfg.Adjoint)
 		cfg.Latent.Method, cfg.Latent.Adjoint = m, a
 	}
-	model, err := newModel(&cfg, data.Train.C(), data.Train.Times)
+	eng, err := OpenEngine(cfg.Model, cfg.Device)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Dir: dir}
+	defer func() {
+		if cerr := eng.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("closing the %s engine: %w", eng.Name(), cerr)
+		}
+	}()
+	cfg.Engine = eng.Name()
+	var pending string // a warning for the first progress report
+	if c, ok := eng.(*host.CPU); ok && c.Fallback() != nil {
+		pending = fmt.Sprintf("warning: --device auto is training on the CPU: %v", c.Fallback())
+	}
+	model, err := newModel(&cfg, data.Train.C(), data.Train.Times, eng)
+	if err != nil {
+		return nil, err
+	}
+	// Deferred after the engine's Close, so it runs before it.
+	defer func() {
+		if cerr := model.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("releasing the model's solvers: %w", cerr)
+		}
+	}()
+	res := &Result{Dir: dir, Engine: eng.Name()}
+	if pending != "" {
+		res.Warnings = append(res.Warnings, pending)
+	}
 	if resume {
 		ck, err := Load(filepath.Join(dir, CheckpointFile))
 		if err != nil {
@@ -215,11 +259,16 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 			return nil, err
 		}
 		hist.add(st)
-		pr := Progress{Stats: st, Total: cfg.Steps}
+		pr := Progress{Stats: st, Total: cfg.Steps, Engine: eng.Name(), Warning: pending}
+		pending = ""
 		if !warned && cfg.ReconstructionWarn > 0 && st.Reconstruction > cfg.ReconstructionWarn {
 			warned = true
-			pr.Warning = reconstructionWarning(st.Step, st.Reconstruction, cfg.ReconstructionWarn)
-			res.Warnings = append(res.Warnings, pr.Warning)
+			w := reconstructionWarning(st.Step, st.Reconstruction, cfg.ReconstructionWarn)
+			res.Warnings = append(res.Warnings, w)
+			if pr.Warning != "" {
+				w = pr.Warning + "\n" + w
+			}
+			pr.Warning = w
 		}
 		if report != nil {
 			report(pr)

@@ -35,6 +35,6 @@ NeurIPS 2021).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newBenchCommand(), newTrainCommand(), newSampleCommand(), newEvalCommand())
+	root.AddCommand(newBenchCommand(), newTrainCommand(), newSampleCommand(), newEvalCommand(), newDevicesCommand())
 	return root
 }

@@ -7,15 +7,16 @@ import (
 
 	"github.com/gosde/gosde/checkpoint"
 	"github.com/gosde/gosde/dataset"
+	"github.com/gosde/gosde/host"
 	"github.com/gosde/gosde/training"
 	"github.com/spf13/cobra"
 )
 
 func newSampleCommand() *cobra.Command {
 	var (
-		ckpt, out string
-		n         int
-		seed      uint64
+		ckpt, out, device string
+		n                 int
+		seed              uint64
 	)
 	cmd := &cobra.Command{
 		Use:   "sample --checkpoint FILE --n N --out samples.csv",
@@ -24,14 +25,21 @@ func newSampleCommand() *cobra.Command {
 has begun) and writes them as CSV in long format, header path,t,<channel names>, in the
 data's own units. Path p depends only on --seed and p, not on N.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			if ckpt == "" || out == "" {
 				return fmt.Errorf("--checkpoint and --out are required")
+			}
+			if err := host.Check(device); err != nil {
+				return err
 			}
 			ck, err := training.Load(ckpt)
 			if err != nil {
 				return err
 			}
+			if ck.Engine, err = training.OpenEngine(ck.Config.Model, device); err != nil {
+				return err
+			}
+			defer closeEngine(ck.Engine, &err)
 			p, err := ck.Sample(n, seed)
 			if err != nil {
 				return err
@@ -51,14 +59,15 @@ data's own units. Path p depends only on --seed and p, not on N.`,
 	cmd.Flags().StringVar(&out, "out", "", "CSV file to write")
 	cmd.Flags().IntVar(&n, "n", 1000, "number of paths")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the generator's noise")
+	cmd.Flags().StringVar(&device, "device", "auto", "engine of an SDE-GAN: auto, cpu or gpu (a latent SDE samples on the CPU)")
 	return cmd
 }
 
 func newEvalCommand() *cobra.Command {
 	var (
-		ckpt, data string
-		n          int
-		seed       uint64
+		ckpt, data, device string
+		n                  int
+		seed               uint64
 	)
 	cmd := &cobra.Command{
 		Use:   "eval --checkpoint FILE [--data ou|air-quality|PATH]",
@@ -69,14 +78,21 @@ real-vs-real floor, Kolmogorov–Smirnov distances of the marginals at 5 times, 
 of a classifier telling real from generated (0.5 is perfect), and train-on-synthetic /
 test-on-real prediction error beside train-on-real. The definitions are in the README.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			if ckpt == "" {
 				return fmt.Errorf("--checkpoint is required")
+			}
+			if err := host.Check(device); err != nil {
+				return err
 			}
 			ck, err := training.Load(ckpt)
 			if err != nil {
 				return err
 			}
+			if ck.Engine, err = training.OpenEngine(ck.Config.Model, device); err != nil {
+				return err
+			}
+			defer closeEngine(ck.Engine, &err)
 			if data == "" {
 				data = ck.Config.Data
 			}
@@ -93,5 +109,14 @@ test-on-real prediction error beside train-on-real. The definitions are in the R
 	cmd.Flags().StringVar(&data, "data", "", "data to compare with (default: the training data)")
 	cmd.Flags().IntVar(&n, "n", 1000, "number of generated paths")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the generated paths and of the metrics")
+	cmd.Flags().StringVar(&device, "device", "auto", "engine of an SDE-GAN: auto, cpu or gpu (a latent SDE is evaluated on the CPU)")
 	return cmd
+}
+
+// closeEngine closes eng, reporting its error in *err unless the command already
+// failed: a failed release on a device is worth knowing, but not over the first error.
+func closeEngine(eng host.Engine, err *error) {
+	if cerr := eng.Close(); cerr != nil && *err == nil {
+		*err = fmt.Errorf("closing the %s engine: %w", eng.Name(), cerr)
+	}
 }

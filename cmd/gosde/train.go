@@ -20,9 +20,9 @@ import (
 func newTrainCommand() *cobra.Command {
 	cfg := training.DefaultConfig()
 	var (
-		out, resume, device string
-		batch, width        int
-		maxTime             time.Duration
+		out, resume  string
+		batch, width int
+		maxTime      time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "train",
@@ -36,9 +36,6 @@ Ctrl-C writes a checkpoint of the last completed step and exits; --resume DIR co
 it, bit-identically to a run that was never interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkDevice(device); err != nil {
-				return err
-			}
 			dir := out
 			if resume != "" {
 				dir = resume
@@ -58,6 +55,11 @@ it, bit-identically to a run that was never interrupted.`,
 			if cmd.Flags().Changed("width") {
 				cfg.GAN.Width, cfg.Latent.Width = width, width
 			}
+			if resume != "" && !cmd.Flags().Changed("device") {
+				cfg.Device = "" // keep the run's own device
+			}
+			// Check refuses a device this binary cannot have (host.Check: unknown, or gpu
+			// without GPU support) before anything is written; Run opens the engine.
 			if err := cfg.Check(); err != nil && resume == "" {
 				return err
 			}
@@ -78,7 +80,7 @@ it, bit-identically to a run that was never interrupted.`,
 			}
 			u, t := res.Untrained, res.Trained
 			o := cmd.OutOrStdout()
-			fmt.Fprintf(o, "trained %d steps in %.0f s; test loss %.4g (%s)\n", res.Steps, res.Seconds, res.TestLoss, testLossName(cfg.Model))
+			fmt.Fprintf(o, "trained %d steps in %.0f s on the %s engine; test loss %.4g (%s)\n", res.Steps, res.Seconds, res.Engine, res.TestLoss, testLossName(cfg.Model))
 			fmt.Fprintf(o, "%-26s %12s %12s\n", "metric", "untrained", "trained")
 			if u != nil {
 				fmt.Fprintf(o, "%-26s %12.4g %12.4g   (real-vs-real floor %.4g)\n", "signature MMD²", u.MMD, t.MMD, t.MMDFloor)
@@ -99,7 +101,7 @@ it, bit-identically to a run that was never interrupted.`,
 	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "training steps")
 	f.IntVar(&batch, "batch", cfg.GAN.Batch, "paths per step (default 256 for both models)")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the data, the initialisation and all noise")
-	f.StringVar(&device, "device", "auto", "engine: auto, cpu or gpu")
+	f.StringVar(&cfg.Device, "device", cfg.Device, "engine of the SDE-GAN: auto (the GPU when this build has one that starts, else the CPU), cpu or gpu; the latent SDE runs on the CPU")
 	f.StringVar(&out, "out", "", "run directory (default runs/<date-time>)")
 	f.StringVar(&resume, "resume", "", "continue the run in this directory (to --steps, if larger)")
 	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "write the checkpoint every this many steps (0: at the end)")
@@ -135,17 +137,6 @@ func testLossName(model string) string {
 	return "Wasserstein estimate on the test set"
 }
 
-// checkDevice accepts the engines this binary has.
-func checkDevice(device string) error {
-	switch device {
-	case "auto", "cpu":
-		return nil
-	case "gpu":
-		return errors.New("this gosde was built without GPU support: the CUDA engine is not part of this build; use --device cpu (or auto)")
-	}
-	return fmt.Errorf("unknown device %q: choose auto, cpu or gpu", device)
-}
-
 // progress shows a bar on a terminal and a plain line every few seconds otherwise.
 type progress struct {
 	w     io.Writer
@@ -171,6 +162,9 @@ func (p *progress) step(pr training.Progress) {
 	if p.first < 0 {
 		// Rates count from the end of the first step, which also paid for start-up.
 		p.first, p.start, p.last = pr.Step, time.Now(), time.Now()
+		if pr.Engine != "" {
+			fmt.Fprintf(p.w, "engine: %s\n", pr.Engine)
+		}
 	}
 	if pr.Warning != "" {
 		// On its own line, whether or not a bar is drawn.

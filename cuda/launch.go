@@ -1,0 +1,105 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"math"
+	"unsafe"
+
+	"gorgonia.org/cu"
+)
+
+// The kernels of package kernels, by their extern "C" names.
+const (
+	kRevHeunForward  = "gosde_revheun_forward"
+	kRevHeunBackward = "gosde_revheun_backward"
+	kMLPForward      = "gosde_mlp_forward"
+	kMLPVJP          = "gosde_mlp_vjp"
+	kSumRows         = "gosde_sum_rows"
+	kMaxRows         = "gosde_max_rows"
+	kAdadelta        = "gosde_adadelta"
+	kSWA             = "gosde_swa"
+	kClip            = "gosde_clip"
+)
+
+var kernelNames = []string{kRevHeunForward, kRevHeunBackward, kMLPForward, kMLPVJP, kSumRows, kMaxRows, kAdadelta, kSWA, kClip}
+
+const (
+	pathThreads   = 128 // threads per block of the one-thread-per-path kernels
+	reduceThreads = 256 // GOSDE_REDUCE_THREADS in reduce.cu
+)
+
+// gridFor is the number of blocks that cover n threads.
+func gridFor(n, threads int64) int { return int((n + threads - 1) / threads) }
+
+// launch starts kernel name on the device's stream. gorgonia.org/cu copies each
+// argument as one 8-byte slot, so the typed wrappers below pass only device pointers,
+// int64 and float64 (as its bits): never structs, never 4-byte values.
+func (d *device) launch(name string, blocks, threads int, args ...uint64) error {
+	if blocks == 0 {
+		return nil
+	}
+	ptrs := make([]unsafe.Pointer, len(args))
+	for i := range args {
+		ptrs[i] = unsafe.Pointer(&args[i])
+	}
+	if err := d.fns[name].Launch(blocks, 1, 1, threads, 1, 1, 0, d.stream, ptrs); err != nil {
+		return wrap("launching "+name, err)
+	}
+	return nil
+}
+
+func p64(p cu.DevicePtr) uint64 { return uint64(p) }
+func f64(x float64) uint64      { return math.Float64bits(x) }
+func b64(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (d *device) revheunForward(fd, theta, ws, y0, ts, hs, outidx, dw, ys cu.DevicePtr, B, n0, n1, N int64) error {
+	return d.launch(kRevHeunForward, gridFor(B, pathThreads), pathThreads,
+		p64(fd), p64(theta), p64(ws), p64(y0), p64(ts), p64(hs), p64(outidx), p64(dw), p64(ys),
+		uint64(B), uint64(n0), uint64(n1), uint64(N))
+}
+
+func (d *device) revheunBackward(fd, theta, ws, ts, hs, outidx, dw, ys, cot, gtheta, adw, recon, ay0 cu.DevicePtr, B, n0, n1, N int64) error {
+	return d.launch(kRevHeunBackward, gridFor(B, pathThreads), pathThreads,
+		p64(fd), p64(theta), p64(ws), p64(ts), p64(hs), p64(outidx), p64(dw), p64(ys), p64(cot),
+		p64(gtheta), p64(adw), p64(recon), p64(ay0), uint64(B), uint64(n0), uint64(n1), uint64(N))
+}
+
+func (d *device) mlpForward(md, theta, x, act, y cu.DevicePtr, B int64) error {
+	return d.launch(kMLPForward, gridFor(B, pathThreads), pathThreads, p64(md), p64(theta), p64(x), p64(act), p64(y), uint64(B))
+}
+
+func (d *device) mlpVJP(md, theta, x, act, cot, ax, gtheta, tmp cu.DevicePtr, nparams, B int64) error {
+	return d.launch(kMLPVJP, gridFor(B, pathThreads), pathThreads,
+		p64(md), p64(theta), p64(x), p64(act), p64(cot), p64(ax), p64(gtheta), p64(tmp), uint64(nparams), uint64(B))
+}
+
+// sumRows sets (or, with accumulate, adds) out[j] = scale·Σ_p in[j·B + p]: the
+// deterministic reduction of per-path parameter cotangents.
+func (d *device) sumRows(in, out cu.DevicePtr, rows, B int64, scale float64, accumulate bool) error {
+	return d.launch(kSumRows, int(rows), reduceThreads, p64(in), p64(out), uint64(rows), uint64(B), f64(scale), b64(accumulate))
+}
+
+func (d *device) maxRows(in, out cu.DevicePtr, rows, B int64) error {
+	return d.launch(kMaxRows, int(rows), reduceThreads, p64(in), p64(out), uint64(rows), uint64(B))
+}
+
+func (d *device) adadelta(p, g, sq, acc cu.DevicePtr, n int64, lr, rho, eps, wd float64) error {
+	return d.launch(kAdadelta, gridFor(n, 256), 256, p64(p), p64(g), p64(sq), p64(acc), uint64(n), f64(lr), f64(rho), f64(eps), f64(wd))
+}
+
+func (d *device) swa(avg, p cu.DevicePtr, n, count int64) error {
+	return d.launch(kSWA, gridFor(n, 256), 256, p64(avg), p64(p), uint64(n), uint64(count))
+}
+
+func (d *device) clip(x cu.DevicePtr, n int64, lim float64) error {
+	return d.launch(kClip, gridFor(n, 256), 256, p64(x), uint64(n), f64(lim))
+}
+
+// cuOffset is the byte offset of n float32 values, for pointing into a buffer.
+func cuOffset(n int) cu.DevicePtr { return cu.DevicePtr(4 * n) }

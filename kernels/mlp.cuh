@@ -1,0 +1,121 @@
+// mlp.cuh: one path's forward pass and vector-Jacobian product of a multilayer
+// perceptron, in the parameter layout of Go's nn.MLP (per layer W out×in row-major,
+// then b), reading its shape from an int32 descriptor built by kernels.MLPDesc.
+#ifndef GOSDE_MLP_CUH
+#define GOSDE_MLP_CUH
+
+#include "gosde.cuh"
+
+namespace gosde {
+
+// MLP descriptor layout (int32), written by Go's kernels.MLPDesc.
+enum {
+	MLP_LAYERS = 0,   // number of affine layers L
+	MLP_HAS_T = 1,    // 1 when the first input is the time t (vector fields of [t, y])
+	MLP_IN_Y = 2,     // inputs taken from the path's vector y
+	MLP_MAXW = 3,     // widest layer input or output: the VJP's scratch is 2·MAXW rows
+	MLP_ACT_ROWS = 4, // rows of activations kept per path: 2·Σ out_l (z_l then a_l)
+	MLP_LAYER0 = 5,   // then per layer: in, out, act, offset of W, offset of b
+	MLP_LSTRIDE = 5
+};
+
+GOSDE_HD const int* mlp_layer(const int* md, int l) { return md + MLP_LAYER0 + MLP_LSTRIDE * l; }
+
+// mlp_input returns input i of layer 0: t first when the MLP has one, then y.
+GOSDE_HD float mlp_input(const int* md, float t, Vec y, int i) {
+	if (md[MLP_HAS_T]) return i == 0 ? t : y[i - 1];
+	return y[i];
+}
+
+// mlp_forward evaluates the MLP on [t, y] (or y), keeping every layer's pre-activation
+// z_l and activation a_l in act for mlp_vjp, and writes the output to out.
+GOSDE_HD void mlp_forward(const int* md, const float* theta, float t, Vec y, Vec act, Vec out) {
+	const int L = md[MLP_LAYERS];
+	int row = 0, prev = 0;
+	for (int l = 0; l < L; l++) {
+		const int* ly = mlp_layer(md, l);
+		const int in = ly[0], nout = ly[1], fn = ly[2];
+		const float* W = theta + ly[3];
+		const float* b = theta + ly[4];
+		Vec z = act.row(row), a = act.row(row + nout);
+		for (int o = 0; o < nout; o++) {
+			float s = b[o];
+			const float* w = W + (long long)o * in;
+			if (l == 0) {
+				for (int i = 0; i < in; i++) s += w[i] * mlp_input(md, t, y, i);
+			} else {
+				Vec x = act.row(prev);
+				for (int i = 0; i < in; i++) s += w[i] * x[i];
+			}
+			z[o] = s;
+			a[o] = act_apply(fn, s);
+		}
+		prev = row + nout;
+		row += 2 * nout;
+	}
+	const int nout = mlp_layer(md, L - 1)[1];
+	Vec a = act.row(prev);
+	for (int o = 0; o < nout; o++) out[o] = a[o];
+}
+
+// mlp_vjp adds, for the evaluation recorded in act at (t, y), the cotangent cot of the
+// output pulled back to y into ay (when ay.p is not null) and to the parameters into
+// gtheta (this path's own accumulator, in theta's layout). tmp holds 2·MAXW rows.
+GOSDE_HD void mlp_vjp(const int* md, const float* theta, float t, Vec y, Vec act, Vec cot, Vec ay, Vec gtheta, Vec tmp) {
+	const int L = md[MLP_LAYERS];
+	const int maxw = md[MLP_MAXW];
+	Vec delta = tmp, next = tmp.row(maxw);
+	// Rows of layer l's z and a: layers are stored one after the other, 2·out each.
+	int row = md[MLP_ACT_ROWS];
+	{
+		const int* ly = mlp_layer(md, L - 1);
+		const int nout = ly[1], fn = ly[2];
+		row -= 2 * nout;
+		Vec z = act.row(row), a = act.row(row + nout);
+		for (int o = 0; o < nout; o++) delta[o] = cot[o] * act_deriv(fn, z[o], a[o]);
+	}
+	for (int l = L - 1; l >= 0; l--) {
+		const int* ly = mlp_layer(md, l);
+		const int in = ly[0], nout = ly[1];
+		const float* W = theta + ly[3];
+		Vec gW = gtheta.row(ly[3]), gb = gtheta.row(ly[4]);
+		if (l > 0) {
+			const int* lp = mlp_layer(md, l - 1);
+			const int pin = lp[1], pfn = lp[2];
+			const int prow = row - 2 * pin;
+			Vec zp = act.row(prow), ap = act.row(prow + pin);
+			for (int o = 0; o < nout; o++) {
+				const float d = delta[o];
+				gb[o] += d;
+				for (int i = 0; i < in; i++) gW[o * in + i] += d * ap[i];
+			}
+			for (int i = 0; i < in; i++) {
+				float s = 0.0f;
+				for (int o = 0; o < nout; o++) s += W[(long long)o * in + i] * delta[o];
+				next[i] = s * act_deriv(pfn, zp[i], ap[i]);
+			}
+			Vec sw = delta;
+			delta = next;
+			next = sw;
+			row = prow;
+		} else {
+			for (int o = 0; o < nout; o++) {
+				const float d = delta[o];
+				gb[o] += d;
+				for (int i = 0; i < in; i++) gW[o * in + i] += d * mlp_input(md, t, y, i);
+			}
+			if (ay.p) {
+				const int ht = md[MLP_HAS_T];
+				for (int k = 0; k < md[MLP_IN_Y]; k++) {
+					float s = 0.0f;
+					for (int o = 0; o < nout; o++) s += W[(long long)o * in + ht + k] * delta[o];
+					ay[k] += s;
+				}
+			}
+		}
+	}
+}
+
+} // namespace gosde
+
+#endif
