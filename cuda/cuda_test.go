@@ -14,6 +14,7 @@ import (
 	"github.com/gosde/gosde/dataset"
 	"github.com/gosde/gosde/gan"
 	"github.com/gosde/gosde/host"
+	"github.com/gosde/gosde/internal/numtest"
 	"github.com/gosde/gosde/nn"
 	"github.com/gosde/gosde/solver"
 )
@@ -46,30 +47,6 @@ const (
 	outputTol = 1e-5
 	gradTol   = 1e-4
 )
-
-func relErr(got, want []float32) float64 {
-	var num, den float64
-	for i := range want {
-		d := math.Abs(float64(got[i]) - float64(want[i]))
-		if d != d {
-			return math.Inf(1)
-		}
-		num = math.Max(num, d)
-		den = math.Max(den, math.Abs(float64(want[i])))
-	}
-	if den == 0 {
-		return num
-	}
-	return num / den
-}
-
-func normals(rng *rand.Rand, n int, scale float64) []float32 {
-	x := make([]float32, n)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64() * scale)
-	}
-	return x
-}
 
 func seqTimes(n int) []float64 {
 	ts := make([]float64, n)
@@ -131,11 +108,11 @@ func agree(t *testing.T, c agreeCase, seed uint64) {
 	}
 	defer g.Close()
 	rng := rand.New(rand.NewPCG(seed, 3))
-	params := normals(rng, cpu.NumParams(), 0.2)
+	params := numtest.Normals(rng, cpu.NumParams(), 0.2)
 	copy(cpu.Params(), params)
 	copy(g.Params(), params)
 	d, T := c.spec.Dim, len(c.ts)
-	y0 := normals(rng, c.batch*d, 1)
+	y0 := numtest.Normals(rng, c.batch*d, 1)
 
 	var moC, moG brownian.Motion
 	var xs []float32
@@ -148,7 +125,7 @@ func agree(t *testing.T, c agreeCase, seed uint64) {
 			*mo = iv
 		}
 	} else {
-		xs = normals(rng, T*c.batch*c.spec.NoiseDim, 1)
+		xs = numtest.Normals(rng, T*c.batch*c.spec.NoiseDim, 1)
 	}
 	ysC, err := cpu.Forward(y0, moC, xs, false)
 	if err != nil {
@@ -158,7 +135,7 @@ func agree(t *testing.T, c agreeCase, seed uint64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cot := normals(rng, len(ysC), 1)
+	cot := numtest.Normals(rng, len(ysC), 1)
 	gc, err := cpu.Backward(cot)
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +157,7 @@ func agree(t *testing.T, c agreeCase, seed uint64) {
 		if len(x.got) != len(x.want) {
 			t.Fatalf("%s: %d values, CPU %d", x.name, len(x.got), len(x.want))
 		}
-		e := relErr(x.got, x.want)
+		e := numtest.RelErr(x.got, x.want)
 		t.Logf("%-8s rel. error %.2g", x.name, e)
 		if !(e <= x.tol) {
 			t.Errorf("%s: GPU vs CPU relative error %.3g > %g", x.name, e, x.tol)
@@ -203,9 +180,9 @@ func benchSolve(b *testing.B, B, w int) {
 	}
 	defer s.Close()
 	rng := rand.New(rand.NewPCG(1, 1))
-	copy(s.Params(), normals(rng, s.NumParams(), 0.1))
-	y0 := normals(rng, B*16, 1)
-	cot := normals(rng, len(ts)*B*16, 1e-3)
+	copy(s.Params(), numtest.Normals(rng, s.NumParams(), 0.1))
+	y0 := numtest.Normals(rng, B*16, 1)
+	cot := numtest.Normals(rng, len(ts)*B*16, 1e-3)
 	mo, err := brownian.NewInterval(0, 63, B, 3, 5)
 	if err != nil {
 		b.Fatal(err)
@@ -279,7 +256,7 @@ func TestGANStepsAgreeWithCPUEngine(t *testing.T) {
 	}
 	pc, pg := mc.Params(), mg.Params()
 	for _, name := range mc.Names() {
-		if e := relErr(pg[name], pc[name]); !(e <= 1e-3) {
+		if e := numtest.RelErr(pg[name], pc[name]); !(e <= 1e-3) {
 			t.Errorf("%s after %d steps: GPU vs CPU relative difference %.3g", name, steps, e)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gosde/gosde/internal/numtest"
 	"github.com/gosde/gosde/kernels"
 	"github.com/gosde/gosde/nn"
 	"github.com/gosde/gosde/optim"
@@ -43,8 +44,8 @@ func TestMLPKernelsAgreeWithGo(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(B), 4))
 		params := make([]float32, m.NumParams())
 		nn.Init(m, params, 1)
-		x := normals(rng, B*5, 1)
-		cot := normals(rng, B*16, 1)
+		x := numtest.Normals(rng, B*5, 1)
+		cot := numtest.Normals(rng, B*16, 1)
 		net := nn.NewNet[float32](m)
 		y := make([]float32, B*16)
 		net.Forward(params, x, y)
@@ -61,8 +62,8 @@ func TestMLPKernelsAgreeWithGo(t *testing.T) {
 			for i, v := range desc {
 				descF[i] = math.Float32frombits(uint32(v))
 			}
-			b := deviceFloats(t, descF, params, transpose(make([]float32, len(x)), x, B, 5), make([]float32, actRows*B),
-				make([]float32, 16*B), transpose(make([]float32, len(cot)), cot, B, 16), make([]float32, 5*B),
+			b := deviceFloats(t, descF, params, kernels.ToFeatureMajor(make([]float32, len(x)), x, B, 5), make([]float32, actRows*B),
+				make([]float32, 16*B), kernels.ToFeatureMajor(make([]float32, len(cot)), cot, B, 16), make([]float32, 5*B),
 				make([]float32, len(params)*B), make([]float32, tmpRows*B), make([]float32, len(params)))
 			if err := d.mlpForward(b[0].ptr, b[1].ptr, b[2].ptr, b[3].ptr, b[4].ptr, int64(B)); err != nil {
 				return err
@@ -80,8 +81,8 @@ func TestMLPKernelsAgreeWithGo(t *testing.T) {
 			if err := download(d, axs, b[6]); err != nil {
 				return err
 			}
-			transposeBack(gotY, ys, B, 16)
-			transposeBack(gotAx, axs, B, 5)
+			kernels.FromFeatureMajor(gotY, ys, B, 16)
+			kernels.FromFeatureMajor(gotAx, axs, B, 5)
 			return download(d, gotG, b[9])
 		})
 		if err != nil {
@@ -91,7 +92,7 @@ func TestMLPKernelsAgreeWithGo(t *testing.T) {
 			name      string
 			got, want []float32
 		}{{"y", gotY, y}, {"dL/dx", gotAx, ax}, {"dL/dθ", gotG, g}} {
-			if e := relErr(c.got, c.want); !(e <= gradTol) {
+			if e := numtest.RelErr(c.got, c.want); !(e <= gradTol) {
 				t.Errorf("B=%d %s: relative error %.3g", B, c.name, e)
 			}
 		}
@@ -104,8 +105,8 @@ func TestOptimiserKernelsMatchGo(t *testing.T) {
 	const n, steps, lim = 3001, 5, 0.05
 	cfg := optim.AdadeltaConfig{LR: 2e-4, Rho: 0.9, Eps: 1e-6, WeightDecay: 0.01}
 	rng := rand.New(rand.NewPCG(2, 2))
-	p0 := normals(rng, n, 0.1)
-	grads := normals(rng, n*steps, 1)
+	p0 := numtest.Normals(rng, n, 0.1)
+	grads := numtest.Normals(rng, n*steps, 1)
 	p := append([]float32(nil), p0...)
 	ad, _ := optim.NewAdadelta[float32](n, cfg)
 	swa := optim.NewSWA[float32](n, 0)

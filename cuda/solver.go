@@ -176,7 +176,7 @@ func (s *gpuSolver) Forward(y0 []float32, mo brownian.Motion, xs []float32, forw
 		if err := upload(dev, s.theta, s.params); err != nil {
 			return err
 		}
-		if err := upload(dev, s.y0, transpose(s.soa[:s.B*s.d], y0, s.B, s.d)); err != nil {
+		if err := upload(dev, s.y0, kernels.ToFeatureMajor(s.soa[:s.B*s.d], y0, s.B, s.d)); err != nil {
 			return err
 		}
 		for c, n0 := 0, 0; n0 < s.N; c, n0 = c+1, n0+s.chunk {
@@ -194,7 +194,7 @@ func (s *gpuSolver) Forward(y0 []float32, mo brownian.Motion, xs []float32, forw
 			return err
 		}
 		for i := 0; i < s.T; i++ {
-			transposeBack(s.ys[i*s.B*s.d:(i+1)*s.B*s.d], soa[i*s.d*s.B:(i+1)*s.d*s.B], s.B, s.d)
+			kernels.FromFeatureMajor(s.ys[i*s.B*s.d:(i+1)*s.B*s.d], soa[i*s.d*s.B:(i+1)*s.d*s.B], s.B, s.d)
 		}
 		return nil
 	})
@@ -248,7 +248,7 @@ func (s *gpuSolver) Backward(gradYs []float32) (*solver.Gradients[float32], erro
 		dev := s.e.dev
 		soa := s.soa[:s.T*s.d*s.B]
 		for i := 0; i < s.T; i++ {
-			transpose(soa[i*s.d*s.B:(i+1)*s.d*s.B], gradYs[i*s.B*s.d:(i+1)*s.B*s.d], s.B, s.d)
+			kernels.ToFeatureMajor(soa[i*s.d*s.B:(i+1)*s.d*s.B], gradYs[i*s.B*s.d:(i+1)*s.B*s.d], s.B, s.d)
 		}
 		if err := upload(dev, s.cot, soa); err != nil {
 			return err
@@ -288,7 +288,7 @@ func (s *gpuSolver) Backward(gradYs []float32) (*solver.Gradients[float32], erro
 		if err := download(dev, ay0, s.ay0); err != nil {
 			return err
 		}
-		transposeBack(g.Y0, ay0, s.B, s.d)
+		kernels.FromFeatureMajor(g.Y0, ay0, s.B, s.d)
 		if s.spec.Kind == host.CDE {
 			adwHost = make([]float32, s.N*s.m*s.B)
 			return download(dev, adwHost, s.adw)
@@ -345,23 +345,4 @@ func (s *gpuSolver) Close() error {
 	s.closed = true
 	s.releaseAll()
 	return nil
-}
-
-// transpose writes path-major src (B rows of w) feature-major into dst and returns it.
-func transpose(dst, src []float32, B, w int) []float32 {
-	for p := 0; p < B; p++ {
-		for k := 0; k < w; k++ {
-			dst[k*B+p] = src[p*w+k]
-		}
-	}
-	return dst
-}
-
-// transposeBack is transpose's inverse.
-func transposeBack(dst, src []float32, B, w int) {
-	for p := 0; p < B; p++ {
-		for k := 0; k < w; k++ {
-			dst[p*w+k] = src[k*B+p]
-		}
-	}
 }

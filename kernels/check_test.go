@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gosde/gosde/brownian"
+	"github.com/gosde/gosde/internal/numtest"
 	"github.com/gosde/gosde/neuralsde"
 	"github.com/gosde/gosde/nn"
 	"github.com/gosde/gosde/optim"
@@ -104,56 +105,21 @@ func run(t *testing.T, req *request, lens ...int) [][]float32 {
 	return res
 }
 
-// relErr is max|got − want| / max|want| (NaN-safe: NaN gives +Inf).
-func relErr(got, want []float32) float64 {
-	var num, den float64
-	for i := range want {
-		d := math.Abs(float64(got[i]) - float64(want[i]))
-		if d != d {
-			return math.Inf(1)
-		}
-		num = math.Max(num, d)
-		den = math.Max(den, math.Abs(float64(want[i])))
-	}
-	if den == 0 {
-		return num
-	}
-	return num / den
-}
-
 func check(t *testing.T, what string, got, want []float32) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
 	}
-	e := relErr(got, want)
+	e := numtest.RelErr(got, want)
 	t.Logf("%-40s %-8s rel. error %.2g", t.Name(), what, e)
 	if !(e <= relTol) {
 		t.Errorf("%s: relative error %.3g > %g", what, e, relTol)
 	}
 }
 
-// soa turns path-major rows (p·w + k) of w values into feature-major (k·B + p).
-func soa(x []float32, B, w int) []float32 {
-	y := make([]float32, len(x))
-	for p := 0; p < B; p++ {
-		for k := 0; k < w; k++ {
-			y[k*B+p] = x[p*w+k]
-		}
-	}
-	return y
-}
+func soa(x []float32, B, w int) []float32 { return ToFeatureMajor(make([]float32, len(x)), x, B, w) }
 
-// aos is the inverse of soa.
-func aos(x []float32, B, w int) []float32 {
-	y := make([]float32, len(x))
-	for p := 0; p < B; p++ {
-		for k := 0; k < w; k++ {
-			y[p*w+k] = x[k*B+p]
-		}
-	}
-	return y
-}
+func aos(x []float32, B, w int) []float32 { return FromFeatureMajor(make([]float32, len(x)), x, B, w) }
 
 // timesSoA applies soa to each of T blocks of B·w values.
 func timesSoA(x []float32, T, B, w int, f func([]float32, int, int) []float32) []float32 {
@@ -162,14 +128,6 @@ func timesSoA(x []float32, T, B, w int, f func([]float32, int, int) []float32) [
 		y = append(y, f(x[i*B*w:(i+1)*B*w], B, w)...)
 	}
 	return y
-}
-
-func normals(rng *rand.Rand, n int, scale float64) []float32 {
-	x := make([]float32, n)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64() * scale)
-	}
-	return x
 }
 
 type fieldCase struct {
@@ -251,7 +209,7 @@ func checkField(t *testing.T, c fieldCase, seed uint64) {
 		t.Fatalf("layout has %d parameters, the Go field %d", kf.NumParams, len(params))
 	}
 	T := len(ts)
-	y0 := normals(rng, B*d, 1)
+	y0 := numtest.Normals(rng, B*d, 1)
 	grid, err := NewGrid(ts, c.dt)
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +217,7 @@ func checkField(t *testing.T, c fieldCase, seed uint64) {
 	N := grid.Steps()
 	dw := make([]float32, N*m*B) // feature-major per step
 	if c.cde {
-		xs = normals(rng, T*B*m, 1)
+		xs = numtest.Normals(rng, T*B*m, 1)
 		sol, err = solver.SolveCDE(field, y0, ts, xs, opt)
 		if err != nil {
 			t.Fatal(err)
@@ -291,7 +249,7 @@ func checkField(t *testing.T, c fieldCase, seed uint64) {
 	if sol.Steps != N {
 		t.Fatalf("grid has %d steps, the Go solve %d", N, sol.Steps)
 	}
-	cot := normals(rng, T*B*d, 1)
+	cot := numtest.Normals(rng, T*B*d, 1)
 	grads, err := sol.Backward(cot)
 	if err != nil {
 		t.Fatal(err)
@@ -357,8 +315,8 @@ func TestMLPMatchesGoEngine(t *testing.T) {
 			m := nn.MustMLP(c.cfg)
 			params := make([]float32, m.NumParams())
 			nn.Init(m, params, uint64(ci))
-			x := normals(rng, c.B*c.cfg.In, 1)
-			cot := normals(rng, c.B*c.cfg.Out, 1)
+			x := numtest.Normals(rng, c.B*c.cfg.In, 1)
+			cot := numtest.Normals(rng, c.B*c.cfg.Out, 1)
 			net := nn.NewNet[float32](m)
 			y := make([]float32, c.B*c.cfg.Out)
 			net.Forward(params, x, y)
@@ -388,8 +346,8 @@ func TestOptimiserUpdatesMatchGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	cfg := optim.AdadeltaConfig{LR: 1e-3, Rho: 0.9, Eps: 1e-6, WeightDecay: 0.01}
 	const lim = 0.05
-	p0 := normals(rng, n, 0.1)
-	grads := normals(rng, n*steps, 1)
+	p0 := numtest.Normals(rng, n, 0.1)
+	grads := numtest.Normals(rng, n*steps, 1)
 
 	p := append([]float32(nil), p0...)
 	ad, err := optim.NewAdadelta[float32](n, cfg)
