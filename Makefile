@@ -50,7 +50,7 @@ fuzz:
 # CUDA toolkit's stub stands in (scripts/install-cuda-toolkit.sh installs Debian's CUDA
 # 11.8 toolkit; its headers are the ones gorgonia.org/cu compiles against).
 CUDA_STUBS ?= $(dir $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/stubs/libcuda.so /usr/local/cuda/lib64/stubs/libcuda.so)))
-GPU_ENV := CGO_LDFLAGS="$(CGO_LDFLAGS) -L$(CUDA_STUBS)" CGO_CFLAGS="$(CGO_CFLAGS) -Wno-deprecated-declarations"
+GPU_ENV := CGO_LDFLAGS="$(CGO_LDFLAGS) -L$(CUDA_STUBS)"
 
 # Regenerate the committed PTX from kernels/*.cu (needs nvcc).
 ptx:

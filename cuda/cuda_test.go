@@ -1,4 +1,4 @@
-//go:build cuda
+//go:build cgo
 
 package cuda
 
@@ -19,20 +19,21 @@ import (
 	"github.com/gosde/gosde/solver"
 )
 
-// These tests need a GPU: they hold the GPU engine to the CPU engine (llm.c's habit:
-// the plain implementation is the reference for the fast one) on outputs and every
-// gradient, then time it. `make gpu-test-binary` builds them into one binary that runs
-// on a GPU machine without Go.
+// These tests hold the GPU engine to the CPU engine (llm.c's habit: the plain
+// implementation is the reference for the fast one) on outputs and every gradient,
+// then time it. Built with -tags cuda they run on the GPU (`make gpu-test-binary`
+// makes one binary that runs on a GPU machine without Go); otherwise on the emulator,
+// which runs the same kernel bodies on the CPU, at smaller batches.
 
 var gpu *Engine
 
 func TestMain(m *testing.M) {
 	var err error
-	if gpu, err = Open(0); err != nil {
-		fmt.Fprintln(os.Stderr, "cuda tests need a GPU:", err)
+	if gpu, err = openTestEngine(); err != nil {
+		fmt.Fprintln(os.Stderr, "cuda tests:", err)
 		os.Exit(1)
 	}
-	fmt.Println("device:", gpu.Name())
+	fmt.Println("engine:", gpu.Name())
 	code := m.Run()
 	if err := gpu.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "closing the GPU engine:", err)
@@ -69,10 +70,10 @@ func (c agreeCase) String() string {
 
 func TestAgreesWithCPUEngine(t *testing.T) {
 	var cases []agreeCase
-	for _, B := range []int{1, 7, 1024, 65536} {
+	for _, B := range []int{1, 7, 300, 1024, bigBatch} {
 		for _, w := range []int{16, 128} {
-			if B == 65536 && w == 128 {
-				continue // covered by the benchmarks; the CPU reference would take minutes
+			if w == 128 && B > wideMaxBatch {
+				continue
 			}
 			gen := host.FieldSpec{Kind: host.SDE, Dim: 16, NoiseDim: 3, Noise: solver.General, Width: w, Hidden: nn.LipSwish}
 			cases = append(cases, agreeCase{gen, B, seqTimes(17), 1})
@@ -91,7 +92,12 @@ func TestAgreesWithCPUEngine(t *testing.T) {
 		}
 	}
 	for i, c := range cases {
-		t.Run(c.String(), func(t *testing.T) { agree(t, c, uint64(i)) })
+		t.Run(c.String(), func(t *testing.T) {
+			if testing.Short() && c.batch > 300 {
+				t.Skip("large batches are skipped in -short mode")
+			}
+			agree(t, c, uint64(i))
+		})
 	}
 }
 
@@ -108,7 +114,10 @@ func agree(t *testing.T, c agreeCase, seed uint64) {
 	}
 	defer g.Close()
 	rng := rand.New(rand.NewPCG(seed, 3))
-	params := numtest.Normals(rng, cpu.NumParams(), 0.2)
+	// Weights of the size PyTorch's default initialisation gives (std ~ 1/√width):
+	// larger ones make the fields so steep that float32 rounding is amplified far
+	// beyond what the comparison is about.
+	params := numtest.Normals(rng, cpu.NumParams(), 0.2*math.Sqrt(16/float64(c.spec.Width)))
 	copy(cpu.Params(), params)
 	copy(g.Params(), params)
 	d, T := c.spec.Dim, len(c.ts)
@@ -154,6 +163,9 @@ func agree(t *testing.T, c agreeCase, seed uint64) {
 		{"dL/dθ", gg.Params, gc.Params, gradTol},
 		{"dL/dxs", gg.Control, gc.Control, gradTol},
 	} {
+		if x.want == nil && x.got == nil {
+			continue // dL/dxs of an SDE
+		}
 		if len(x.got) != len(x.want) {
 			t.Fatalf("%s: %d values, CPU %d", x.name, len(x.got), len(x.want))
 		}
@@ -207,7 +219,7 @@ func benchSolve(b *testing.B, B, w int) {
 }
 
 func BenchmarkGeneratorForwardAdjoint(b *testing.B) {
-	for _, B := range []int{1024, 65536} {
+	for _, B := range []int{1024, bigBatch} {
 		for _, w := range []int{16, 128} {
 			b.Run(fmt.Sprintf("batch%d/width%d", B, w), func(b *testing.B) { benchSolve(b, B, w) })
 		}
@@ -237,8 +249,8 @@ func newGAN(tb testing.TB, eng host.Engine, batch int) (*gan.Model, *dataset.Pat
 // up to float rounding (issue: "the same results up to float rounding").
 func TestGANStepsAgreeWithCPUEngine(t *testing.T) {
 	const steps = 5
-	mc, data := newGAN(t, nil, 1024)
-	mg, _ := newGAN(t, gpu, 1024)
+	mc, data := newGAN(t, nil, ganBatch)
+	mg, _ := newGAN(t, gpu, ganBatch)
 	for s := 0; s < steps; s++ {
 		sc, err := mc.Step(data)
 		if err != nil {
@@ -249,17 +261,24 @@ func TestGANStepsAgreeWithCPUEngine(t *testing.T) {
 			t.Fatal(err)
 		}
 		d := math.Abs(sc.DiscLoss-sg.DiscLoss) / math.Max(math.Abs(sc.DiscLoss), 1e-3)
-		t.Logf("step %d: loss CPU %.7g GPU %.7g (rel. %.2g); GPU step %.2f ms", s+1, sc.DiscLoss, sg.DiscLoss, d, sg.Seconds*1e3)
+		t.Logf("step %d: loss CPU %.7g, %s %.7g (rel. %.2g); step %.2f ms", s+1, sc.DiscLoss, gpu.Name(), sg.DiscLoss, d, sg.Seconds*1e3)
 		if !(d <= 1e-3) {
 			t.Errorf("step %d: losses differ: CPU %v, GPU %v", s+1, sc.DiscLoss, sg.DiscLoss)
 		}
 	}
-	pc, pg := mc.Params(), mg.Params()
-	for _, name := range mc.Names() {
-		if e := numtest.RelErr(pg[name], pc[name]); !(e <= 1e-3) {
+	// The networks, not the optimiser state: Adadelta's accumulators of parameters
+	// whose gradient is near zero amplify rounding differences, as they do between any
+	// two summation orders.
+	pc, pg := mc.NetworkParams(false), mg.NetworkParams(false)
+	worst := 0.0
+	for name, want := range pc {
+		e := numtest.RelErr(pg[name], want)
+		worst = math.Max(worst, e)
+		if !(e <= 1e-4) {
 			t.Errorf("%s after %d steps: GPU vs CPU relative difference %.3g", name, steps, e)
 		}
 	}
+	t.Logf("largest relative difference of a network tensor after %d steps: %.2g", steps, worst)
 }
 
 // BenchmarkGANStep times a full SDE-GAN training step (generator, discriminator on

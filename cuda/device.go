@@ -1,17 +1,5 @@
 //go:build cuda
 
-// Package cuda is gosde's GPU engine: it implements host.Engine with the fused
-// reversible-Heun kernels of package kernels, driven through gorgonia.org/cu (the CUDA
-// driver API). It is linked only into binaries built with -tags cuda, where it
-// registers itself with host as the "gpu" device.
-//
-// A binary built with this package needs libcuda.so.1 to start, and gorgonia.org/cu
-// initialises CUDA in its own init: on a machine without an NVIDIA driver such a binary
-// exits at start-up. That is why the package sits behind a build tag (DESIGN.md); the
-// untagged binary runs anywhere and says how to build this one.
-//
-// Every CUDA call runs on one goroutine locked to an OS thread that holds the context
-// (CUDA contexts are per thread); callers hand it work through device.do.
 package cuda
 
 import (
@@ -30,6 +18,21 @@ func init() {
 	host.Register("gpu", func() (host.Engine, error) { return Open(0) })
 }
 
+// Open returns the GPU engine on device ordinal (0: the first GPU).
+func Open(ordinal int) (*Engine, error) {
+	d, err := openDevice(ordinal)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{be: d}, nil
+}
+
+var _ backend = (*device)(nil)
+
+func (d *device) describe() string {
+	return fmt.Sprintf("gpu: %s (sm_%d%d)", d.name, d.ccMajor, d.ccMinor)
+}
+
 // device is one GPU with its context, its loaded modules and the thread that owns
 // them.
 type device struct {
@@ -37,6 +40,7 @@ type device struct {
 	name    string
 	ccMajor int
 	ccMinor int
+	sms     int // streaming multiprocessors
 	ctx     cu.CUContext
 	stream  cu.Stream
 	modules []cu.Module
@@ -61,6 +65,7 @@ func (d *device) loop(ready chan<- error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if err := d.init(); err != nil {
+		d.release()
 		ready <- err
 		return
 	}
@@ -87,6 +92,9 @@ func (d *device) init() error {
 	}
 	if d.ccMajor, d.ccMinor, err = dev.ComputeCapability(); err != nil {
 		return wrap("reading the compute capability", err)
+	}
+	if d.sms, err = dev.Attribute(cu.MultiprocessorCount); err != nil {
+		return wrap("reading the multiprocessor count", err)
 	}
 	if d.ccMajor < 8 {
 		return fmt.Errorf("cuda: %s has compute capability %d.%d; gosde's kernels need 8.0 or newer (A100, H100, H200, RTX 30xx and later)", d.name, d.ccMajor, d.ccMinor)
@@ -137,19 +145,68 @@ func (d *device) do(f func() error) error {
 	return <-done
 }
 
+// release frees what init made, in reverse. Runs on the device thread.
+func (d *device) release() error {
+	var errs []error
+	if d.stream != (cu.Stream{}) {
+		errs = append(errs, d.stream.Destroy())
+	}
+	for _, m := range d.modules {
+		errs = append(errs, m.Unload())
+	}
+	d.modules = nil
+	if d.ctx != (cu.CUContext{}) {
+		errs = append(errs, d.ctx.Destroy())
+	}
+	return errors.Join(errs...)
+}
+
+func (d *device) alloc(n int64) (buffer, error) {
+	p, err := cu.MemAlloc(n)
+	if err != nil {
+		return buffer{}, wrap(fmt.Sprintf("allocating %.1f MiB of GPU memory", float64(n)/(1<<20)), err)
+	}
+	return buffer{dev: uintptr(p), size: n}, nil
+}
+
+func (d *device) free(b buffer) error {
+	if err := cu.MemFree(cu.DevicePtr(b.dev)); err != nil {
+		return wrap("freeing GPU memory", err)
+	}
+	return nil
+}
+
+// upload is asynchronous on the stream, but a copy from pageable memory is staged
+// before the call returns, so the caller may reuse src at once.
+func (d *device) upload(dst buffer, src unsafe.Pointer, n int64) error {
+	if err := cu.MemcpyHtoDAsync(cu.DevicePtr(dst.dev), src, n, d.stream); err != nil {
+		return wrap("copying to the GPU", err)
+	}
+	return nil
+}
+
+func (d *device) download(dst unsafe.Pointer, src buffer, n int64) error {
+	if err := cu.MemcpyDtoHAsync(dst, cu.DevicePtr(src.dev), n, d.stream); err != nil {
+		return wrap("copying from the GPU", err)
+	}
+	if err := d.stream.Synchronize(); err != nil {
+		return wrap("waiting for the GPU", err)
+	}
+	return nil
+}
+
+func (d *device) zero(b buffer, words int64) error {
+	if err := cu.MemsetD32Async(cu.DevicePtr(b.dev), 0, words, d.stream); err != nil {
+		return wrap("clearing GPU memory", err)
+	}
+	return nil
+}
+
 func (d *device) close() error {
 	if d.closed {
 		return nil
 	}
-	err := d.do(func() error {
-		var errs []error
-		errs = append(errs, d.stream.Destroy())
-		for _, m := range d.modules {
-			errs = append(errs, m.Unload())
-		}
-		errs = append(errs, d.ctx.Destroy())
-		return errors.Join(errs...)
-	})
+	err := d.do(d.release)
 	d.closed = true
 	close(d.work)
 	return err
@@ -169,6 +226,3 @@ func wrap(doing string, err error) error {
 	}
 	return fmt.Errorf("cuda: %s: %w", doing, err)
 }
-
-// ptrOf is the host address of a slice's data for a copy.
-func ptrOf[T any](s []T) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(s)) }

@@ -1,51 +1,40 @@
-//go:build cuda
-
 package cuda
 
 import (
 	"errors"
-	"fmt"
-
-	"gorgonia.org/cu"
 
 	"github.com/gosde/gosde/host"
 )
 
-// Engine is the GPU engine: one device, its loaded kernels and a pool of device
-// memory shared by its solvers. It implements host.Engine. Not safe for concurrent
-// use, like the solvers it makes.
+// Engine is the GPU engine on one backend: the device (or its emulator), and a pool
+// of its memory shared by the engine's solvers. It implements host.Engine. Not safe
+// for concurrent use, like the solvers it makes.
 type Engine struct {
-	dev  *device
-	pool pool
+	be     backend
+	pool   pool
+	closed bool
 }
 
 var _ host.Engine = (*Engine)(nil)
 
-// Open returns the GPU engine on device ordinal (0: the first GPU).
-func Open(ordinal int) (*Engine, error) {
-	d, err := openDevice(ordinal)
-	if err != nil {
-		return nil, err
-	}
-	return &Engine{dev: d, pool: pool{free: map[int64][]cu.DevicePtr{}}}, nil
-}
+// Name says what computes: "gpu: <device> (sm_XY)", or the emulator.
+func (e *Engine) Name() string { return e.be.describe() }
 
-// Name is "gpu: " and the device's name.
-func (e *Engine) Name() string {
-	return fmt.Sprintf("gpu: %s (sm_%d%d)", e.dev.name, e.dev.ccMajor, e.dev.ccMinor)
-}
-
-// NewSolver returns a GPU solver for the field on the problem; see host.Engine.
+// NewSolver returns a solver for the field on the problem; see host.Engine.
 func (e *Engine) NewSolver(spec host.FieldSpec, prob host.Problem) (host.Solver, error) {
+	if e.closed {
+		return nil, errors.New("cuda: the engine is closed")
+	}
 	return newSolver(e, spec, prob)
 }
 
-// Close frees the engine's device memory and destroys its context. Solvers made by
-// the engine must be closed first.
+// Close frees the engine's memory and releases its device. Solvers made by the engine
+// must be closed first.
 func (e *Engine) Close() error {
-	if e.dev == nil || e.dev.closed {
+	if e.closed {
 		return nil
 	}
-	err := e.dev.do(e.pool.drain)
-	return errors.Join(err, e.dev.close())
+	e.closed = true
+	err := e.be.do(func() error { return e.pool.drain(e.be) })
+	return errors.Join(err, e.be.close())
 }

@@ -1,4 +1,4 @@
-//go:build cuda
+//go:build cgo
 
 package cuda
 
@@ -13,17 +13,17 @@ import (
 	"github.com/gosde/gosde/optim"
 )
 
-// deviceFloats uploads xs into fresh pooled buffers and returns them with a function
-// that gives them back. Must run on the device thread.
+// deviceFloats uploads xs into fresh pooled buffers, given back at the end of the
+// test. Must run inside gpu.be.do.
 func deviceFloats(t *testing.T, xs ...[]float32) []buffer {
 	t.Helper()
 	bufs := make([]buffer, len(xs))
 	for i, x := range xs {
-		b, err := gpu.dev.alloc(&gpu.pool, int64(4*max(len(x), 1)))
+		b, err := gpu.pool.alloc(gpu.be, int64(4*max(len(x), 1)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := upload(gpu.dev, b, x); err != nil {
+		if err := upload(gpu.be, b, x); err != nil {
 			t.Fatal(err)
 		}
 		bufs[i] = b
@@ -39,7 +39,7 @@ func deviceFloats(t *testing.T, xs ...[]float32) []buffer {
 // The batch-MLP kernels (initial networks and readouts of a training step) against
 // nn.Net.
 func TestMLPKernelsAgreeWithGo(t *testing.T) {
-	for _, B := range []int{1, 7, 1024} {
+	for _, B := range []int{1, 7, 300, 1024} {
 		m := nn.MustMLP(nn.Config{In: 5, Out: 16, Width: 16, Depth: 1, Hidden: nn.LipSwish})
 		rng := rand.New(rand.NewPCG(uint64(B), 4))
 		params := make([]float32, m.NumParams())
@@ -56,8 +56,8 @@ func TestMLPKernelsAgreeWithGo(t *testing.T) {
 		desc := kernels.MLPDesc(m, 0, false)
 		actRows, tmpRows := kernels.MLPRows(m)
 		gotY, gotAx, gotG := make([]float32, B*16), make([]float32, B*5), make([]float32, len(params))
-		err := gpu.dev.do(func() error {
-			d := gpu.dev
+		err := gpu.be.do(func() error {
+			d := gpu.be
 			descF := make([]float32, len(desc)) // reinterpreted below: same 4-byte words
 			for i, v := range desc {
 				descF[i] = math.Float32frombits(uint32(v))
@@ -65,13 +65,13 @@ func TestMLPKernelsAgreeWithGo(t *testing.T) {
 			b := deviceFloats(t, descF, params, kernels.ToFeatureMajor(make([]float32, len(x)), x, B, 5), make([]float32, actRows*B),
 				make([]float32, 16*B), kernels.ToFeatureMajor(make([]float32, len(cot)), cot, B, 16), make([]float32, 5*B),
 				make([]float32, len(params)*B), make([]float32, tmpRows*B), make([]float32, len(params)))
-			if err := d.mlpForward(b[0].ptr, b[1].ptr, b[2].ptr, b[3].ptr, b[4].ptr, int64(B)); err != nil {
+			if err := d.mlpForward(b[0], b[1], b[2], b[3], b[4], int64(B)); err != nil {
 				return err
 			}
-			if err := d.mlpVJP(b[0].ptr, b[1].ptr, b[2].ptr, b[3].ptr, b[5].ptr, b[6].ptr, b[7].ptr, b[8].ptr, int64(len(params)), int64(B)); err != nil {
+			if err := d.mlpVJP(b[0], b[1], b[2], b[3], b[5], b[6], b[7], b[8], int64(len(params)), int64(B)); err != nil {
 				return err
 			}
-			if err := d.sumRows(b[7].ptr, b[9].ptr, int64(len(params)), int64(B), 1, false); err != nil {
+			if err := d.sumRows(b[7], b[9], int64(len(params)), int64(B), 1, false); err != nil {
 				return err
 			}
 			ys, axs := make([]float32, B*16), make([]float32, B*5)
@@ -116,20 +116,20 @@ func TestOptimiserKernelsMatchGo(t *testing.T) {
 		swa.Update(p)
 	}
 	got, avg := make([]float32, n), make([]float32, n)
-	err := gpu.dev.do(func() error {
-		d := gpu.dev
+	err := gpu.be.do(func() error {
+		d := gpu.be
 		b := deviceFloats(t, p0, make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n))
 		for s := 0; s < steps; s++ {
 			if err := upload(d, b[1], grads[s*n:(s+1)*n]); err != nil {
 				return err
 			}
-			if err := d.adadelta(b[0].ptr, b[1].ptr, b[2].ptr, b[3].ptr, n, cfg.LR, cfg.Rho, cfg.Eps, cfg.WeightDecay); err != nil {
+			if err := d.adadelta(b[0], b[1], b[2], b[3], n, cfg.LR, cfg.Rho, cfg.Eps, cfg.WeightDecay); err != nil {
 				return err
 			}
-			if err := d.clip(b[0].ptr, n, lim); err != nil {
+			if err := d.clip(b[0], n, lim); err != nil {
 				return err
 			}
-			if err := d.swa(b[4].ptr, b[0].ptr, n, int64(s)); err != nil {
+			if err := d.swa(b[4], b[0], n, int64(s)); err != nil {
 				return err
 			}
 		}

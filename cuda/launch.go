@@ -5,8 +5,6 @@ package cuda
 import (
 	"math"
 	"unsafe"
-
-	"gorgonia.org/cu"
 )
 
 // The kernels of package kernels, by their extern "C" names.
@@ -24,10 +22,18 @@ const (
 
 var kernelNames = []string{kRevHeunForward, kRevHeunBackward, kMLPForward, kMLPVJP, kSumRows, kMaxRows, kAdadelta, kSWA, kClip}
 
-const (
-	pathThreads   = 128 // threads per block of the one-thread-per-path kernels
-	reduceThreads = 256 // GOSDE_REDUCE_THREADS in reduce.cu
-)
+const reduceThreads = 256 // GOSDE_REDUCE_THREADS in reduce.cu
+
+// pathThreads is the block size of the one-thread-per-path kernels for a batch of B
+// paths: small blocks while the batch is too small to give every multiprocessor
+// several of 128 threads (batch 1024 then spreads over 32 multiprocessors instead of
+// 8), 128 once it is.
+func (d *device) pathThreads(B int64) int {
+	if B < int64(d.sms)*128 {
+		return 32
+	}
+	return 128
+}
 
 // gridFor is the number of blocks that cover n threads.
 func gridFor(n, threads int64) int { return int((n + threads - 1) / threads) }
@@ -49,8 +55,8 @@ func (d *device) launch(name string, blocks, threads int, args ...uint64) error 
 	return nil
 }
 
-func p64(p cu.DevicePtr) uint64 { return uint64(p) }
-func f64(x float64) uint64      { return math.Float64bits(x) }
+func p64(b buffer) uint64  { return uint64(b.dev) }
+func f64(x float64) uint64 { return math.Float64bits(x) }
 func b64(b bool) uint64 {
 	if b {
 		return 1
@@ -58,48 +64,43 @@ func b64(b bool) uint64 {
 	return 0
 }
 
-func (d *device) revheunForward(fd, theta, ws, y0, ts, hs, outidx, dw, ys cu.DevicePtr, B, n0, n1, N int64) error {
-	return d.launch(kRevHeunForward, gridFor(B, pathThreads), pathThreads,
+func (d *device) revheunForward(fd, theta, ws, y0, ts, hs, outidx, dw, ys buffer, B, n0, n1, N int64) error {
+	return d.launch(kRevHeunForward, gridFor(B, int64(d.pathThreads(B))), d.pathThreads(B),
 		p64(fd), p64(theta), p64(ws), p64(y0), p64(ts), p64(hs), p64(outidx), p64(dw), p64(ys),
 		uint64(B), uint64(n0), uint64(n1), uint64(N))
 }
 
-func (d *device) revheunBackward(fd, theta, ws, ts, hs, outidx, dw, ys, cot, gtheta, adw, recon, ay0 cu.DevicePtr, B, n0, n1, N int64) error {
-	return d.launch(kRevHeunBackward, gridFor(B, pathThreads), pathThreads,
+func (d *device) revheunBackward(fd, theta, ws, ts, hs, outidx, dw, ys, cot, gtheta, adw, recon, ay0 buffer, B, n0, n1, N int64) error {
+	return d.launch(kRevHeunBackward, gridFor(B, int64(d.pathThreads(B))), d.pathThreads(B),
 		p64(fd), p64(theta), p64(ws), p64(ts), p64(hs), p64(outidx), p64(dw), p64(ys), p64(cot),
 		p64(gtheta), p64(adw), p64(recon), p64(ay0), uint64(B), uint64(n0), uint64(n1), uint64(N))
 }
 
-func (d *device) mlpForward(md, theta, x, act, y cu.DevicePtr, B int64) error {
-	return d.launch(kMLPForward, gridFor(B, pathThreads), pathThreads, p64(md), p64(theta), p64(x), p64(act), p64(y), uint64(B))
+func (d *device) mlpForward(md, theta, x, act, y buffer, B int64) error {
+	return d.launch(kMLPForward, gridFor(B, int64(d.pathThreads(B))), d.pathThreads(B), p64(md), p64(theta), p64(x), p64(act), p64(y), uint64(B))
 }
 
-func (d *device) mlpVJP(md, theta, x, act, cot, ax, gtheta, tmp cu.DevicePtr, nparams, B int64) error {
-	return d.launch(kMLPVJP, gridFor(B, pathThreads), pathThreads,
+func (d *device) mlpVJP(md, theta, x, act, cot, ax, gtheta, tmp buffer, nparams, B int64) error {
+	return d.launch(kMLPVJP, gridFor(B, int64(d.pathThreads(B))), d.pathThreads(B),
 		p64(md), p64(theta), p64(x), p64(act), p64(cot), p64(ax), p64(gtheta), p64(tmp), uint64(nparams), uint64(B))
 }
 
-// sumRows sets (or, with accumulate, adds) out[j] = scale·Σ_p in[j·B + p]: the
-// deterministic reduction of per-path parameter cotangents.
-func (d *device) sumRows(in, out cu.DevicePtr, rows, B int64, scale float64, accumulate bool) error {
+func (d *device) sumRows(in, out buffer, rows, B int64, scale float64, accumulate bool) error {
 	return d.launch(kSumRows, int(rows), reduceThreads, p64(in), p64(out), uint64(rows), uint64(B), f64(scale), b64(accumulate))
 }
 
-func (d *device) maxRows(in, out cu.DevicePtr, rows, B int64) error {
+func (d *device) maxRows(in, out buffer, rows, B int64) error {
 	return d.launch(kMaxRows, int(rows), reduceThreads, p64(in), p64(out), uint64(rows), uint64(B))
 }
 
-func (d *device) adadelta(p, g, sq, acc cu.DevicePtr, n int64, lr, rho, eps, wd float64) error {
+func (d *device) adadelta(p, g, sq, acc buffer, n int64, lr, rho, eps, wd float64) error {
 	return d.launch(kAdadelta, gridFor(n, 256), 256, p64(p), p64(g), p64(sq), p64(acc), uint64(n), f64(lr), f64(rho), f64(eps), f64(wd))
 }
 
-func (d *device) swa(avg, p cu.DevicePtr, n, count int64) error {
+func (d *device) swa(avg, p buffer, n, count int64) error {
 	return d.launch(kSWA, gridFor(n, 256), 256, p64(avg), p64(p), uint64(n), uint64(count))
 }
 
-func (d *device) clip(x cu.DevicePtr, n int64, lim float64) error {
+func (d *device) clip(x buffer, n int64, lim float64) error {
 	return d.launch(kClip, gridFor(n, 256), 256, p64(x), uint64(n), f64(lim))
 }
-
-// cuOffset is the byte offset of n float32 values, for pointing into a buffer.
-func cuOffset(n int) cu.DevicePtr { return cu.DevicePtr(4 * n) }

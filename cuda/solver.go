@@ -1,5 +1,3 @@
-//go:build cuda
-
 package cuda
 
 import (
@@ -98,7 +96,7 @@ func newSolver(e *Engine, spec host.FieldSpec, prob host.Problem) (*gpuSolver, e
 		s.dwHost[i] = make([]float32, s.chunk*s.m*s.B)
 	}
 	s.qbuf = make([]float64, s.B*s.m)
-	if err := e.dev.do(s.allocate); err != nil {
+	if err := e.be.do(s.allocate); err != nil {
 		s.releaseAll()
 		return nil, err
 	}
@@ -111,7 +109,7 @@ func (s *gpuSolver) allocate() error {
 	B, N, T, d, m := int64(s.B), int64(s.N), int64(s.T), int64(s.d), int64(s.m)
 	P := int64(s.field.NumParams)
 	get := func(dst *buffer, words int64) error {
-		b, err := s.e.dev.alloc(&s.e.pool, 4*words)
+		b, err := s.e.pool.alloc(s.e.be, 4*words)
 		if err != nil {
 			return err
 		}
@@ -139,9 +137,9 @@ func (s *gpuSolver) allocate() error {
 			return err
 		}
 	}
-	dev := s.e.dev
-	return errors.Join(upload(dev, s.desc, s.field.Desc), upload(dev, s.ts, s.grid.Ts),
-		upload(dev, s.hs, s.grid.Hs), upload(dev, s.outidx, s.grid.OutIdx))
+	be := s.e.be
+	return errors.Join(upload(be, s.desc, s.field.Desc), upload(be, s.ts, s.grid.Ts),
+		upload(be, s.hs, s.grid.Hs), upload(be, s.outidx, s.grid.OutIdx))
 }
 
 func (s *gpuSolver) releaseAll() {
@@ -171,12 +169,12 @@ func (s *gpuSolver) Forward(y0 []float32, mo brownian.Motion, xs []float32, forw
 	}
 	s.mo = mo
 	s.xs = append(s.xs[:0], xs...)
-	err := s.e.dev.do(func() error {
-		dev := s.e.dev
-		if err := upload(dev, s.theta, s.params); err != nil {
+	err := s.e.be.do(func() error {
+		be := s.e.be
+		if err := upload(be, s.theta, s.params); err != nil {
 			return err
 		}
-		if err := upload(dev, s.y0, kernels.ToFeatureMajor(s.soa[:s.B*s.d], y0, s.B, s.d)); err != nil {
+		if err := upload(be, s.y0, kernels.ToFeatureMajor(s.soa[:s.B*s.d], y0, s.B, s.d)); err != nil {
 			return err
 		}
 		for c, n0 := 0, 0; n0 < s.N; c, n0 = c+1, n0+s.chunk {
@@ -184,13 +182,13 @@ func (s *gpuSolver) Forward(y0 []float32, mo brownian.Motion, xs []float32, forw
 			if err := s.increments(c%2, n0, n1, false); err != nil {
 				return err
 			}
-			if err := dev.revheunForward(s.desc.ptr, s.theta.ptr, s.ws.ptr, s.y0.ptr, s.ts.ptr, s.hs.ptr, s.outidx.ptr,
-				s.dw[c%2].ptr, s.dys.ptr, int64(s.B), int64(n0), int64(n1), int64(s.N)); err != nil {
+			if err := be.revheunForward(s.desc, s.theta, s.ws, s.y0, s.ts, s.hs, s.outidx,
+				s.dw[c%2], s.dys, int64(s.B), int64(n0), int64(n1), int64(s.N)); err != nil {
 				return err
 			}
 		}
 		soa := s.soa[:s.T*s.d*s.B]
-		if err := download(dev, soa, s.dys); err != nil {
+		if err := download(be, soa, s.dys); err != nil {
 			return err
 		}
 		for i := 0; i < s.T; i++ {
@@ -224,7 +222,7 @@ func (s *gpuSolver) increments(k, n0, n1 int, reverse bool) error {
 	} else {
 		s.grid.ControlIncrements(s.xs, s.B, s.m, n0, n1, h)
 	}
-	return upload(s.e.dev, s.dw[k], h)
+	return upload(s.e.be, s.dw[k], h)
 }
 
 // Backward runs the algebraic adjoint on the GPU; see host.FieldSolver.
@@ -244,16 +242,16 @@ func (s *gpuSolver) Backward(gradYs []float32) (*solver.Gradients[float32], erro
 	}
 	var adwHost []float32
 	recon := make([]float32, s.T)
-	err := s.e.dev.do(func() error {
-		dev := s.e.dev
+	err := s.e.be.do(func() error {
+		be := s.e.be
 		soa := s.soa[:s.T*s.d*s.B]
 		for i := 0; i < s.T; i++ {
 			kernels.ToFeatureMajor(soa[i*s.d*s.B:(i+1)*s.d*s.B], gradYs[i*s.B*s.d:(i+1)*s.B*s.d], s.B, s.d)
 		}
-		if err := upload(dev, s.cot, soa); err != nil {
+		if err := upload(be, s.cot, soa); err != nil {
 			return err
 		}
-		if err := dev.zero(s.recon, int64(s.T*s.B)); err != nil {
+		if err := be.zero(s.recon, int64(s.T*s.B)); err != nil {
 			return err
 		}
 		c := 0
@@ -262,36 +260,36 @@ func (s *gpuSolver) Backward(gradYs []float32) (*solver.Gradients[float32], erro
 			if err := s.increments(c%2, n0, n1, true); err != nil {
 				return err
 			}
-			adw := s.adw.ptr
-			if adw != 0 {
-				adw += cuOffset(n0 * s.m * s.B)
+			adw := s.adw
+			if !adw.null() {
+				adw = adw.offset(n0 * s.m * s.B)
 			}
-			if err := dev.revheunBackward(s.desc.ptr, s.theta.ptr, s.ws.ptr, s.ts.ptr, s.hs.ptr, s.outidx.ptr, s.dw[c%2].ptr,
-				s.dys.ptr, s.cot.ptr, s.gtheta.ptr, adw, s.recon.ptr, s.ay0.ptr, int64(s.B), int64(n0), int64(n1), int64(s.N)); err != nil {
+			if err := be.revheunBackward(s.desc, s.theta, s.ws, s.ts, s.hs, s.outidx, s.dw[c%2],
+				s.dys, s.cot, s.gtheta, adw, s.recon, s.ay0, int64(s.B), int64(n0), int64(n1), int64(s.N)); err != nil {
 				return err
 			}
 			c++
 		}
-		if err := dev.sumRows(s.gtheta.ptr, s.sum.ptr, int64(s.field.NumParams), int64(s.B), 1, false); err != nil {
+		if err := be.sumRows(s.gtheta, s.sum, int64(s.field.NumParams), int64(s.B), 1, false); err != nil {
 			return err
 		}
-		if err := dev.maxRows(s.recon.ptr, s.recmax.ptr, int64(s.T), int64(s.B)); err != nil {
+		if err := be.maxRows(s.recon, s.recmax, int64(s.T), int64(s.B)); err != nil {
 			return err
 		}
-		if err := download(dev, g.Params, s.sum); err != nil {
+		if err := download(be, g.Params, s.sum); err != nil {
 			return err
 		}
-		if err := download(dev, recon, s.recmax); err != nil {
+		if err := download(be, recon, s.recmax); err != nil {
 			return err
 		}
 		ay0 := s.soa[:s.d*s.B]
-		if err := download(dev, ay0, s.ay0); err != nil {
+		if err := download(be, ay0, s.ay0); err != nil {
 			return err
 		}
 		kernels.FromFeatureMajor(g.Y0, ay0, s.B, s.d)
 		if s.spec.Kind == host.CDE {
 			adwHost = make([]float32, s.N*s.m*s.B)
-			return download(dev, adwHost, s.adw)
+			return download(be, adwHost, s.adw)
 		}
 		return nil
 	})

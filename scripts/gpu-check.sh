@@ -18,8 +18,6 @@ fi
 # stands in (it is only for linking: the binary then needs a real driver to run).
 stubs=$(dirname "$(find /usr/lib /usr/local/cuda* -name libcuda.so -path '*stubs*' 2>/dev/null | head -n 1)")
 export CGO_LDFLAGS="${CGO_LDFLAGS:-} -L${stubs}"
-# go-nvml's generated cgo wrappers call functions NVML marks deprecated.
-export CGO_CFLAGS="${CGO_CFLAGS:-} -Wno-deprecated-declarations"
 
 echo "== 1. PTX up to date ($(nvcc --version | tail -n 1))"
 tmp=$(mktemp -d)

@@ -1,0 +1,78 @@
+package cuda
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// buffer is one allocation of a backend: a device address (GPU) or a host pointer
+// (emulator), whichever the backend uses.
+type buffer struct {
+	dev  uintptr
+	host unsafe.Pointer
+	size int64 // bytes
+}
+
+// offset is b advanced by n float32 words (same allocation, so size is what is left).
+func (b buffer) offset(n int) buffer {
+	o := int64(4 * n)
+	if b.host != nil {
+		return buffer{host: unsafe.Add(b.host, o), size: b.size - o}
+	}
+	return buffer{dev: b.dev + uintptr(o), size: b.size - o}
+}
+
+func (b buffer) null() bool { return b.dev == 0 && b.host == nil }
+
+// backend is what the engine needs of a device: memory, copies ordered with the
+// kernels, and one typed launcher per kernel (see kernels/*.cu for each kernel's
+// arguments). Calls are made from one goroutine at a time, inside do.
+type backend interface {
+	describe() string
+	// do runs f where the backend's calls are valid (the GPU's context thread).
+	do(f func() error) error
+	alloc(bytes int64) (buffer, error)
+	free(b buffer) error
+	// upload copies from host memory; src may be reused when it returns.
+	upload(dst buffer, src unsafe.Pointer, bytes int64) error
+	// download copies to host memory after every launch before it, and waits.
+	download(dst unsafe.Pointer, src buffer, bytes int64) error
+	zero(b buffer, words int64) error
+	close() error
+
+	revheunForward(fd, theta, ws, y0, ts, hs, outidx, dw, ys buffer, B, n0, n1, N int64) error
+	revheunBackward(fd, theta, ws, ts, hs, outidx, dw, ys, cot, gtheta, adw, recon, ay0 buffer, B, n0, n1, N int64) error
+	mlpForward(md, theta, x, act, y buffer, B int64) error
+	mlpVJP(md, theta, x, act, cot, ax, gtheta, tmp buffer, nparams, B int64) error
+	// sumRows sets (or, with accumulate, adds) out[j] = scale·Σ_p in[j·B + p]: the
+	// deterministic reduction of per-path parameter cotangents.
+	sumRows(in, out buffer, rows, B int64, scale float64, accumulate bool) error
+	maxRows(in, out buffer, rows, B int64) error
+	adadelta(p, g, sq, acc buffer, n int64, lr, rho, eps, wd float64) error
+	swa(avg, p buffer, n, count int64) error
+	clip(x buffer, n int64, lim float64) error
+}
+
+// upload copies s into b, ordered before later launches.
+func upload[T int32 | float32](be backend, b buffer, s []T) error {
+	if len(s) == 0 {
+		return nil
+	}
+	n := int64(len(s)) * 4
+	if n > b.size {
+		return fmt.Errorf("cuda: internal error: uploading %d bytes into a buffer of %d", n, b.size)
+	}
+	return be.upload(b, unsafe.Pointer(unsafe.SliceData(s)), n)
+}
+
+// download copies len(s) values from b into s, after every earlier launch.
+func download[T int32 | float32](be backend, s []T, b buffer) error {
+	if len(s) == 0 {
+		return nil
+	}
+	n := int64(len(s)) * 4
+	if n > b.size {
+		return fmt.Errorf("cuda: internal error: downloading %d bytes from a buffer of %d", n, b.size)
+	}
+	return be.download(unsafe.Pointer(unsafe.SliceData(s)), b, n)
+}

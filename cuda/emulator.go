@@ -1,0 +1,118 @@
+//go:build cgo
+
+package cuda
+
+// #cgo CXXFLAGS: -O2 -std=c++17 -I${SRCDIR}/../kernels
+// #include <stdlib.h>
+// #include <string.h>
+// #include "emulator.h"
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// emulator is the backend that runs the kernels' bodies on the CPU (emulator.cc), in
+// C memory of its own: a stand-in device for testing everything of the engine but the
+// CUDA calls, on machines without a GPU. It is slow (one core, no SIMD across paths).
+type emulator struct{ live int64 }
+
+var _ backend = (*emulator)(nil)
+
+// OpenEmulator returns the GPU engine on the CPU emulator.
+func OpenEmulator() *Engine { return &Engine{be: &emulator{}} }
+
+func (*emulator) describe() string        { return "gpu emulator (kernel bodies on the CPU)" }
+func (*emulator) do(f func() error) error { return f() }
+
+func (e *emulator) alloc(n int64) (buffer, error) {
+	p := C.calloc(1, C.size_t(n))
+	if p == nil {
+		return buffer{}, fmt.Errorf("cuda: emulator: out of memory allocating %d bytes", n)
+	}
+	e.live += n
+	return buffer{host: p, size: n}, nil
+}
+
+func (e *emulator) free(b buffer) error {
+	C.free(b.host)
+	e.live -= b.size
+	return nil
+}
+
+func (*emulator) upload(dst buffer, src unsafe.Pointer, n int64) error {
+	C.memcpy(dst.host, src, C.size_t(n))
+	return nil
+}
+
+func (*emulator) download(dst unsafe.Pointer, src buffer, n int64) error {
+	C.memcpy(dst, src.host, C.size_t(n))
+	return nil
+}
+
+func (*emulator) zero(b buffer, words int64) error {
+	C.memset(b.host, 0, C.size_t(4*words))
+	return nil
+}
+
+func (e *emulator) close() error {
+	if e.live != 0 {
+		return fmt.Errorf("cuda: emulator: %d bytes still allocated at close (a solver was not closed)", e.live)
+	}
+	return nil
+}
+
+func fp(b buffer) *C.float  { return (*C.float)(b.host) }
+func ip(b buffer) *C.int    { return (*C.int)(b.host) }
+func ll(n int64) C.longlong { return C.longlong(n) }
+
+func (*emulator) revheunForward(fd, theta, ws, y0, ts, hs, outidx, dw, ys buffer, B, n0, n1, N int64) error {
+	C.emu_revheun_forward(ip(fd), fp(theta), fp(ws), fp(y0), fp(ts), fp(hs), ip(outidx), fp(dw), fp(ys), ll(B), ll(n0), ll(n1), ll(N))
+	return nil
+}
+
+func (*emulator) revheunBackward(fd, theta, ws, ts, hs, outidx, dw, ys, cot, gtheta, adw, recon, ay0 buffer, B, n0, n1, N int64) error {
+	C.emu_revheun_backward(ip(fd), fp(theta), fp(ws), fp(ts), fp(hs), ip(outidx), fp(dw), fp(ys), fp(cot), fp(gtheta),
+		fp(adw), fp(recon), fp(ay0), ll(B), ll(n0), ll(n1), ll(N))
+	return nil
+}
+
+func (*emulator) mlpForward(md, theta, x, act, y buffer, B int64) error {
+	C.emu_mlp_forward(ip(md), fp(theta), fp(x), fp(act), fp(y), ll(B))
+	return nil
+}
+
+func (*emulator) mlpVJP(md, theta, x, act, cot, ax, gtheta, tmp buffer, nparams, B int64) error {
+	C.emu_mlp_vjp(ip(md), fp(theta), fp(x), fp(act), fp(cot), fp(ax), fp(gtheta), fp(tmp), ll(nparams), ll(B))
+	return nil
+}
+
+func (*emulator) sumRows(in, out buffer, rows, B int64, scale float64, accumulate bool) error {
+	acc := 0
+	if accumulate {
+		acc = 1
+	}
+	C.emu_sum_rows(fp(in), fp(out), ll(rows), ll(B), C.double(scale), ll(int64(acc)))
+	return nil
+}
+
+func (*emulator) maxRows(in, out buffer, rows, B int64) error {
+	C.emu_max_rows(fp(in), fp(out), ll(rows), ll(B))
+	return nil
+}
+
+func (*emulator) adadelta(p, g, sq, acc buffer, n int64, lr, rho, eps, wd float64) error {
+	C.emu_adadelta(fp(p), fp(g), fp(sq), fp(acc), ll(n), C.double(lr), C.double(rho), C.double(eps), C.double(wd))
+	return nil
+}
+
+func (*emulator) swa(avg, p buffer, n, count int64) error {
+	C.emu_swa(fp(avg), fp(p), ll(n), ll(count))
+	return nil
+}
+
+func (*emulator) clip(x buffer, n int64, lim float64) error {
+	C.emu_clip(fp(x), ll(n), C.double(lim))
+	return nil
+}

@@ -1,0 +1,30 @@
+// emulator.h: the kernels of package kernels as C functions that run every GPU
+// thread of a launch as one iteration of a loop (emulator.cc).
+#ifndef GOSDE_EMULATOR_H
+#define GOSDE_EMULATOR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+void emu_revheun_forward(const int* fd, const float* theta, float* ws, const float* y0, const float* ts,
+                         const float* hs, const int* outidx, const float* dw, float* ys, long long B, long long n0,
+                         long long n1, long long N);
+void emu_revheun_backward(const int* fd, const float* theta, float* ws, const float* ts, const float* hs,
+                          const int* outidx, const float* dw, const float* ys, const float* cot, float* gtheta,
+                          float* adw, float* recon, float* ay0, long long B, long long n0, long long n1, long long N);
+void emu_mlp_forward(const int* md, const float* theta, float* x, float* act, float* y, long long B);
+void emu_mlp_vjp(const int* md, const float* theta, float* x, float* act, float* cot, float* ax, float* gtheta,
+                 float* tmp, long long nparams, long long B);
+void emu_sum_rows(const float* in, float* out, long long rows, long long B, double scale, long long accumulate);
+void emu_max_rows(const float* in, float* out, long long rows, long long B);
+void emu_adadelta(float* p, const float* g, float* sq, float* acc, long long n, double lr, double rho, double eps,
+                  double wd);
+void emu_swa(float* avg, const float* p, long long n, long long count);
+void emu_clip(float* x, long long n, double lim);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
