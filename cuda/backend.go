@@ -42,8 +42,13 @@ type backend interface {
 
 	revheunForward(fd, theta, ws, y0, ts, hs, outidx, dw, ys buffer, B, n0, n1, N int64) error
 	revheunBackward(fd, theta, ws, ts, hs, outidx, dw, ys, cot, gtheta, adw, recon, ay0 buffer, B, n0, n1, N int64) error
-	mlpForward(md, theta, x, act, y buffer, B int64) error
-	mlpVJP(md, theta, x, act, cot, ax, gtheta, tmp buffer, nparams, B int64) error
+	// mlpForward and mlpVJP apply one MLP to count consecutive blocks of B paths.
+	mlpForward(md, theta, x, act, y buffer, count, B int64) error
+	mlpVJP(md, theta, x, act, cot, ax, gtheta, tmp buffer, nparams, count, B int64) error
+	ganControl(ts, yfake, yreal, xs buffer, T, C, B int64) error
+	ganControlVJP(axs, ayfake buffer, T, C, B int64) error
+	controlIncrements(xs, dw, interval, steps buffer, m, B, n0, n1 int64) error
+	chainControl(adw, axs, first, steps buffer, T, m, B int64) error
 	// sumRows sets (or, with accumulate, adds) out[j] = scale·Σ_p in[j·B + p]: the
 	// deterministic reduction of per-path parameter cotangents.
 	sumRows(in, out buffer, rows, B int64, scale float64, accumulate bool) error

@@ -3,10 +3,12 @@
 package cuda
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -233,6 +235,7 @@ func newGAN(tb testing.TB, eng host.Engine, batch int) (*gan.Model, *dataset.Pat
 	data := dataset.OU(4096, 11)
 	cfg := gan.DefaultConfig()
 	cfg.Batch, cfg.Seed = batch, 3
+	cfg.SWAStart = 2 // so that a few steps exercise the weight averages too
 	var opts []gan.Option
 	if eng != nil {
 		opts = append(opts, gan.WithEngine(eng))
@@ -279,6 +282,75 @@ func TestGANStepsAgreeWithCPUEngine(t *testing.T) {
 		}
 	}
 	t.Logf("largest relative difference of a network tensor after %d steps: %.2g", steps, worst)
+	if mg.SWACount() != mc.SWACount() || mg.SWACount() == 0 {
+		t.Errorf("weight averages: %d on the device engine, %d on the CPU (want equal, > 0)", mg.SWACount(), mc.SWACount())
+	}
+	for _, name := range mc.Names() {
+		if !strings.HasPrefix(name, "swa.") {
+			continue
+		}
+		if e := numtest.RelErr(mg.Params()[name], mc.Params()[name]); !(e <= 1e-4) {
+			t.Errorf("%s: relative difference %.3g", name, e)
+		}
+	}
+}
+
+// The training state a device keeps survives a checkpoint: Params (which copies it
+// back) into a fresh model (which copies it up at its first step) continues exactly
+// as the original does. And a non-finite step leaves the state as it was.
+func TestGANDeviceStateCheckpointAndNonFinite(t *testing.T) {
+	a, data := newGAN(t, gpu, ganBatch)
+	for range 3 {
+		if _, err := a.Step(data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := newGAN(t, gpu, ganBatch)
+	if err := b.SetParams(a.Params()); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		sa, err := a.Step(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb, err := b.Step(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sa.DiscLoss != sb.DiscLoss {
+			t.Fatalf("resumed loss %v, original %v", sb.DiscLoss, sa.DiscLoss)
+		}
+	}
+	pa, pb := a.Params(), b.Params()
+	for name, want := range pa {
+		for i := range want {
+			if math.Float32bits(pb[name][i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%s[%d]: resumed %v, original %v", name, i, pb[name][i], want[i])
+			}
+		}
+	}
+
+	// A NaN weight makes the loss NaN: the step must fail and change nothing.
+	bad := b.Params()
+	bad["generator.readout.weight"][0] = float32(math.NaN())
+	if err := b.SetParams(bad); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Step(data); !errors.Is(err, gan.ErrNonFinite) {
+		t.Fatalf("step with a NaN weight: %v, want ErrNonFinite", err)
+	}
+	after := b.Params()
+	for name, want := range bad {
+		if strings.HasPrefix(name, "state.") {
+			continue // the step counter counts the failed step, as on the CPU engine
+		}
+		for i := range want {
+			if math.Float32bits(after[name][i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%s[%d] changed by a failed step: %v → %v", name, i, want[i], after[name][i])
+			}
+		}
+	}
 }
 
 // BenchmarkGANStep times a full SDE-GAN training step (generator, discriminator on

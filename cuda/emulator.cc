@@ -6,6 +6,7 @@
 // the GPU's up to the per-path arithmetic's rounding.
 #include "emulator.h"
 
+#include "control.cuh"
 #include "mlp.cuh"
 #include "optim.cuh"
 #include "revheun.cuh"
@@ -31,19 +32,50 @@ void emu_revheun_backward(const int* fd, const float* theta, float* ws, const fl
 	for (long long p = 0; p < B; p++) gosde::revheun_backward(fd, theta, ws, s, b, p);
 }
 
-void emu_mlp_forward(const int* md, const float* theta, float* x, float* act, float* y, long long B) {
+// The MLP kernels' blocks: block i of count at offsets i·(rows per path)·B.
+void emu_mlp_forward(const int* md, const float* theta, float* x, float* act, float* y, long long count, long long B) {
+	const int L = md[gosde::MLP_LAYERS];
+	const long long in = gosde::mlp_layer(md, 0)[0], out = gosde::mlp_layer(md, L - 1)[1];
+	const long long rows = md[gosde::MLP_ACT_ROWS];
 	for (long long p = 0; p < B; p++)
-		gosde::mlp_forward(md, theta, 0.0f, gosde::Vec{x + p, B}, gosde::Vec{act + p, B}, gosde::Vec{y + p, B});
+		for (long long i = 0; i < count; i++)
+			gosde::mlp_forward(md, theta, 0.0f, gosde::Vec{x + i * in * B + p, B}, gosde::Vec{act + i * rows * B + p, B},
+			                   gosde::Vec{y + i * out * B + p, B});
 }
 
 void emu_mlp_vjp(const int* md, const float* theta, float* x, float* act, float* cot, float* ax, float* gtheta,
-                 float* tmp, long long nparams, long long B) {
+                 float* tmp, long long nparams, long long count, long long B) {
+	const int L = md[gosde::MLP_LAYERS];
+	const long long in = gosde::mlp_layer(md, 0)[0], out = gosde::mlp_layer(md, L - 1)[1];
+	const long long rows = md[gosde::MLP_ACT_ROWS];
 	for (long long p = 0; p < B; p++) {
 		gosde::Vec g{gtheta + p, B};
-		for (long long j = 0; j < nparams; j++) g[(int)j] = 0.0f;
-		gosde::mlp_vjp(md, theta, 0.0f, gosde::Vec{x + p, B}, gosde::Vec{act + p, B}, gosde::Vec{cot + p, B},
-		               gosde::Vec{ax ? ax + p : nullptr, B}, g, gosde::Vec{tmp + p, B});
+		const int base = gosde::mlp_layer(md, 0)[3];
+		for (long long j = 0; j < nparams; j++) g[base + (int)j] = 0.0f;
+		for (long long i = 0; i < count; i++)
+			gosde::mlp_vjp(md, theta, 0.0f, gosde::Vec{x + i * in * B + p, B}, gosde::Vec{act + i * rows * B + p, B},
+			               gosde::Vec{cot + i * out * B + p, B}, gosde::Vec{ax ? ax + i * in * B + p : nullptr, B}, g,
+			               gosde::Vec{tmp + p, B});
 	}
+}
+
+void emu_gan_control(const float* ts, const float* yfake, const float* yreal, float* xs, long long T, long long C,
+                     long long B) {
+	for (long long p = 0; p < 2 * B; p++) gosde::gan_control(ts, yfake, yreal, xs, (int)T, (int)C, B, p);
+}
+
+void emu_gan_control_vjp(const float* axs, float* ayfake, long long T, long long C, long long B) {
+	for (long long p = 0; p < B; p++) gosde::gan_control_vjp(axs, ayfake, (int)T, (int)C, B, p);
+}
+
+void emu_control_increments(const float* xs, float* dw, const int* interval, const int* steps, long long m,
+                            long long B, long long n0, long long n1) {
+	for (long long p = 0; p < B; p++) gosde::control_increments(xs, dw, interval, steps, (int)m, B, n0, n1, p);
+}
+
+void emu_chain_control(const float* adw, float* axs, const int* first, const int* steps, long long T, long long m,
+                       long long B) {
+	for (long long p = 0; p < B; p++) gosde::chain_control(adw, axs, first, steps, (int)T, (int)m, B, p);
 }
 
 void emu_sum_rows(const float* in, float* out, long long rows, long long B, double scale, long long accumulate) {

@@ -78,13 +78,33 @@ func (*emulator) revheunBackward(fd, theta, ws, ts, hs, outidx, dw, ys, cot, gth
 	return nil
 }
 
-func (*emulator) mlpForward(md, theta, x, act, y buffer, B int64) error {
-	C.emu_mlp_forward(ip(md), fp(theta), fp(x), fp(act), fp(y), ll(B))
+func (*emulator) mlpForward(md, theta, x, act, y buffer, count, B int64) error {
+	C.emu_mlp_forward(ip(md), fp(theta), fp(x), fp(act), fp(y), ll(count), ll(B))
 	return nil
 }
 
-func (*emulator) mlpVJP(md, theta, x, act, cot, ax, gtheta, tmp buffer, nparams, B int64) error {
-	C.emu_mlp_vjp(ip(md), fp(theta), fp(x), fp(act), fp(cot), fp(ax), fp(gtheta), fp(tmp), ll(nparams), ll(B))
+func (*emulator) mlpVJP(md, theta, x, act, cot, ax, gtheta, tmp buffer, nparams, count, B int64) error {
+	C.emu_mlp_vjp(ip(md), fp(theta), fp(x), fp(act), fp(cot), fp(ax), fp(gtheta), fp(tmp), ll(nparams), ll(count), ll(B))
+	return nil
+}
+
+func (*emulator) ganControl(ts, yfake, yreal, xs buffer, T, Ch, B int64) error {
+	C.emu_gan_control(fp(ts), fp(yfake), fp(yreal), fp(xs), ll(T), ll(Ch), ll(B))
+	return nil
+}
+
+func (*emulator) ganControlVJP(axs, ayfake buffer, T, Ch, B int64) error {
+	C.emu_gan_control_vjp(fp(axs), fp(ayfake), ll(T), ll(Ch), ll(B))
+	return nil
+}
+
+func (*emulator) controlIncrements(xs, dw, interval, steps buffer, m, B, n0, n1 int64) error {
+	C.emu_control_increments(fp(xs), fp(dw), ip(interval), ip(steps), ll(m), ll(B), ll(n0), ll(n1))
+	return nil
+}
+
+func (*emulator) chainControl(adw, axs, first, steps buffer, T, m, B int64) error {
+	C.emu_chain_control(fp(adw), fp(axs), ip(first), ip(steps), ll(T), ll(m), ll(B))
 	return nil
 }
 

@@ -13,9 +13,16 @@ void emu_revheun_forward(const int* fd, const float* theta, float* ws, const flo
 void emu_revheun_backward(const int* fd, const float* theta, float* ws, const float* ts, const float* hs,
                           const int* outidx, const float* dw, const float* ys, const float* cot, float* gtheta,
                           float* adw, float* recon, float* ay0, long long B, long long n0, long long n1, long long N);
-void emu_mlp_forward(const int* md, const float* theta, float* x, float* act, float* y, long long B);
+void emu_mlp_forward(const int* md, const float* theta, float* x, float* act, float* y, long long count, long long B);
 void emu_mlp_vjp(const int* md, const float* theta, float* x, float* act, float* cot, float* ax, float* gtheta,
-                 float* tmp, long long nparams, long long B);
+                 float* tmp, long long nparams, long long count, long long B);
+void emu_gan_control(const float* ts, const float* yfake, const float* yreal, float* xs, long long T, long long C,
+                     long long B);
+void emu_gan_control_vjp(const float* axs, float* ayfake, long long T, long long C, long long B);
+void emu_control_increments(const float* xs, float* dw, const int* interval, const int* steps, long long m,
+                            long long B, long long n0, long long n1);
+void emu_chain_control(const float* adw, float* axs, const int* first, const int* steps, long long T, long long m,
+                       long long B);
 void emu_sum_rows(const float* in, float* out, long long rows, long long B, double scale, long long accumulate);
 void emu_max_rows(const float* in, float* out, long long rows, long long B);
 void emu_adadelta(float* p, const float* g, float* sq, float* acc, long long n, double lr, double rho, double eps,

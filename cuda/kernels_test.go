@@ -65,10 +65,10 @@ func TestMLPKernelsAgreeWithGo(t *testing.T) {
 			b := deviceFloats(t, descF, params, kernels.ToFeatureMajor(make([]float32, len(x)), x, B, 5), make([]float32, actRows*B),
 				make([]float32, 16*B), kernels.ToFeatureMajor(make([]float32, len(cot)), cot, B, 16), make([]float32, 5*B),
 				make([]float32, len(params)*B), make([]float32, tmpRows*B), make([]float32, len(params)))
-			if err := d.mlpForward(b[0], b[1], b[2], b[3], b[4], int64(B)); err != nil {
+			if err := d.mlpForward(b[0], b[1], b[2], b[3], b[4], 1, int64(B)); err != nil {
 				return err
 			}
-			if err := d.mlpVJP(b[0], b[1], b[2], b[3], b[5], b[6], b[7], b[8], int64(len(params)), int64(B)); err != nil {
+			if err := d.mlpVJP(b[0], b[1], b[2], b[3], b[5], b[6], b[7], b[8], int64(len(params)), 1, int64(B)); err != nil {
 				return err
 			}
 			if err := d.sumRows(b[7], b[9], int64(len(params)), int64(B), 1, false); err != nil {

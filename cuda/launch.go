@@ -18,9 +18,14 @@ const (
 	kAdadelta        = "gosde_adadelta"
 	kSWA             = "gosde_swa"
 	kClip            = "gosde_clip"
+	kGANControl      = "gosde_gan_control"
+	kGANControlVJP   = "gosde_gan_control_vjp"
+	kControlIncr     = "gosde_control_increments"
+	kChainControl    = "gosde_chain_control"
 )
 
-var kernelNames = []string{kRevHeunForward, kRevHeunBackward, kMLPForward, kMLPVJP, kSumRows, kMaxRows, kAdadelta, kSWA, kClip}
+var kernelNames = []string{kRevHeunForward, kRevHeunBackward, kMLPForward, kMLPVJP, kSumRows, kMaxRows, kAdadelta, kSWA, kClip,
+	kGANControl, kGANControlVJP, kControlIncr, kChainControl}
 
 const reduceThreads = 256 // GOSDE_REDUCE_THREADS in reduce.cu
 
@@ -76,13 +81,34 @@ func (d *device) revheunBackward(fd, theta, ws, ts, hs, outidx, dw, ys, cot, gth
 		p64(gtheta), p64(adw), p64(recon), p64(ay0), uint64(B), uint64(n0), uint64(n1), uint64(N))
 }
 
-func (d *device) mlpForward(md, theta, x, act, y buffer, B int64) error {
-	return d.launch(kMLPForward, gridFor(B, int64(d.pathThreads(B))), d.pathThreads(B), p64(md), p64(theta), p64(x), p64(act), p64(y), uint64(B))
+func (d *device) mlpForward(md, theta, x, act, y buffer, count, B int64) error {
+	return d.launch(kMLPForward, gridFor(B, int64(d.pathThreads(B))), d.pathThreads(B),
+		p64(md), p64(theta), p64(x), p64(act), p64(y), uint64(count), uint64(B))
 }
 
-func (d *device) mlpVJP(md, theta, x, act, cot, ax, gtheta, tmp buffer, nparams, B int64) error {
+func (d *device) mlpVJP(md, theta, x, act, cot, ax, gtheta, tmp buffer, nparams, count, B int64) error {
 	return d.launch(kMLPVJP, gridFor(B, int64(d.pathThreads(B))), d.pathThreads(B),
-		p64(md), p64(theta), p64(x), p64(act), p64(cot), p64(ax), p64(gtheta), p64(tmp), uint64(nparams), uint64(B))
+		p64(md), p64(theta), p64(x), p64(act), p64(cot), p64(ax), p64(gtheta), p64(tmp), uint64(nparams), uint64(count), uint64(B))
+}
+
+func (d *device) ganControl(ts, yfake, yreal, xs buffer, T, C, B int64) error {
+	return d.launch(kGANControl, gridFor(2*B, int64(d.pathThreads(2*B))), d.pathThreads(2*B),
+		p64(ts), p64(yfake), p64(yreal), p64(xs), uint64(T), uint64(C), uint64(B))
+}
+
+func (d *device) ganControlVJP(axs, ayfake buffer, T, C, B int64) error {
+	return d.launch(kGANControlVJP, gridFor(B, int64(d.pathThreads(B))), d.pathThreads(B),
+		p64(axs), p64(ayfake), uint64(T), uint64(C), uint64(B))
+}
+
+func (d *device) controlIncrements(xs, dw, interval, steps buffer, m, B, n0, n1 int64) error {
+	return d.launch(kControlIncr, gridFor(B, int64(d.pathThreads(B))), d.pathThreads(B),
+		p64(xs), p64(dw), p64(interval), p64(steps), uint64(m), uint64(B), uint64(n0), uint64(n1))
+}
+
+func (d *device) chainControl(adw, axs, first, steps buffer, T, m, B int64) error {
+	return d.launch(kChainControl, gridFor(B, int64(d.pathThreads(B))), d.pathThreads(B),
+		p64(adw), p64(axs), p64(first), p64(steps), uint64(T), uint64(m), uint64(B))
 }
 
 func (d *device) sumRows(in, out buffer, rows, B int64, scale float64, accumulate bool) error {

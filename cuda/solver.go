@@ -17,39 +17,7 @@ import (
 // Brownian Interval uses every core) while the previous chunk computes.
 const chunkBytes = 64 << 20
 
-// gpuSolver is the GPU engine's host.Solver: the fused reversible-Heun kernels over
-// device buffers that live as long as the solver, so that a training loop which solves
-// the same problem every step allocates nothing after its first.
-type gpuSolver struct {
-	e     *Engine
-	spec  host.FieldSpec
-	prob  host.Problem
-	field *kernels.Field
-	grid  *kernels.Grid
-	d, m  int
-	B, N  int
-	T     int
-	chunk int // steps per chunk of increments
-
-	params []float32
-	ys     []float32 // outputs, path-major, returned by Forward
-	soa    []float32 // staging for feature-major copies
-	dwHost [2][]float32
-	qbuf   []float64
-	mo     brownian.Motion
-	xs     []float32
-	ready  bool
-	closed bool
-
-	bufs                                      []buffer
-	desc, ts, hs, outidx                      buffer
-	theta, ws, y0, dys, cot, gtheta, adw, sum buffer
-	recon, recmax, ay0                        buffer
-	dw                                        [2]buffer
-}
-
-var _ host.Solver = (*gpuSolver)(nil)
-
+// fieldLayout is the kernels' layout of the neuralsde field that spec describes.
 func fieldLayout(spec host.FieldSpec) (*kernels.Field, error) {
 	switch spec.Kind {
 	case host.SDE:
@@ -70,6 +38,187 @@ func fieldLayout(spec host.FieldSpec) (*kernels.Field, error) {
 	return nil, fmt.Errorf("cuda: unknown field kind %v", spec.Kind)
 }
 
+// drive says where a solve's increments come from: Brownian motion, queried on the
+// host and copied in chunks, or a control path already on the device (len(Ts)×m×B,
+// feature-major), whose increments a kernel computes.
+type drive struct {
+	mo brownian.Motion
+	xs buffer
+}
+
+// fieldSolve is the device side of one field's reversible-Heun solve at one batch
+// size: the descriptor, the step grid and the per-path workspace on the device, and
+// the chunked launches of the forward and adjoint kernels. Its inputs and outputs are
+// device buffers, so that a caller can keep a whole training step on the device
+// (ganLoss) or copy them from and to the host (gpuSolver). Its methods run inside
+// be.do.
+type fieldSolve struct {
+	be                   backend
+	field                *kernels.Field
+	grid                 *kernels.Grid
+	d, m, B, N, T, chunk int
+
+	desc, ts, hs, outidx, interval, steps, first buffer
+	ws, recon, recmax                            buffer
+	dw                                           [2]buffer
+	dwHost                                       [2][]float32
+	qbuf                                         []float64
+	bufs                                         []buffer
+}
+
+// reserve takes words float32 (or int32) words from the engine's pool for the
+// lifetime of the owner, recorded in bufs for release.
+func reserve(e *Engine, bufs *[]buffer, words int) (buffer, error) {
+	b, err := e.pool.alloc(e.be, int64(4*max(words, 1)))
+	if err != nil {
+		return buffer{}, err
+	}
+	*bufs = append(*bufs, b)
+	return b, nil
+}
+
+func release(e *Engine, bufs *[]buffer) {
+	for _, b := range *bufs {
+		e.pool.release(b)
+	}
+	*bufs = nil
+}
+
+func newFieldSolve(e *Engine, field *kernels.Field, grid *kernels.Grid, B int) (*fieldSolve, error) {
+	f := &fieldSolve{be: e.be, field: field, grid: grid, d: field.Dim, m: field.NoiseDim, B: B, N: grid.Steps(), T: len(grid.Plan.Ts)}
+	f.chunk = max(1, min(f.N, chunkBytes/(4*B*f.m)))
+	for i := range f.dwHost {
+		f.dwHost[i] = make([]float32, f.chunk*f.m*B)
+	}
+	f.qbuf = make([]float64, B*f.m)
+	interval := make([]int32, f.N)
+	steps := make([]int32, f.T-1)
+	first := make([]int32, f.T-1)
+	for i, n := range grid.Plan.Steps {
+		steps[i], first[i] = int32(n), int32(grid.First[i])
+		for k := 0; k < n; k++ {
+			interval[grid.First[i]+k] = int32(i)
+		}
+	}
+	err := e.be.do(func() error {
+		for _, a := range []struct {
+			b *buffer
+			n int
+		}{
+			{&f.desc, len(field.Desc)}, {&f.ts, f.N + 1}, {&f.hs, f.N}, {&f.outidx, f.N + 1},
+			{&f.interval, f.N}, {&f.steps, f.T - 1}, {&f.first, f.T - 1},
+			{&f.ws, field.Rows * B}, {&f.recon, f.T * B}, {&f.recmax, f.T},
+			{&f.dw[0], f.chunk * f.m * B}, {&f.dw[1], f.chunk * f.m * B},
+		} {
+			var err error
+			if *a.b, err = reserve(e, &f.bufs, a.n); err != nil {
+				return err
+			}
+		}
+		return errors.Join(upload(e.be, f.desc, field.Desc), upload(e.be, f.ts, grid.Ts), upload(e.be, f.hs, grid.Hs),
+			upload(e.be, f.outidx, grid.OutIdx), upload(e.be, f.interval, interval), upload(e.be, f.steps, steps),
+			upload(e.be, f.first, first))
+	})
+	if err != nil {
+		release(e, &f.bufs)
+		return nil, err
+	}
+	return f, nil
+}
+
+// increments fills device buffer k with the increments of steps n0…n1−1. Brownian
+// increments are generated on the host (in reverse for the backward pass) while the
+// previous chunk's kernel runs, and copied in order on the stream.
+func (f *fieldSolve) increments(k, n0, n1 int, reverse bool, dr drive) error {
+	if dr.mo == nil {
+		return f.be.controlIncrements(dr.xs, f.dw[k], f.interval, f.steps, int64(f.m), int64(f.B), int64(n0), int64(n1))
+	}
+	h := f.dwHost[k][:(n1-n0)*f.m*f.B]
+	if err := f.grid.MotionIncrements(dr.mo, n0, n1, reverse, f.qbuf, h); err != nil {
+		return err
+	}
+	return upload(f.be, f.dw[k], h)
+}
+
+// forward solves from y0 (d×B) with parameters theta, writing the outputs into ys
+// (len(Ts)×d×B).
+func (f *fieldSolve) forward(theta, y0, ys buffer, dr drive) error {
+	if pl, ok := dr.mo.(brownian.Planner); ok {
+		// A refused plan only costs speed: the Interval then answers unplanned.
+		_ = pl.PlanGrid(f.grid.Plan)
+	}
+	B, N := int64(f.B), int64(f.N)
+	for c, n0 := 0, 0; n0 < f.N; c, n0 = c+1, n0+f.chunk {
+		n1 := min(n0+f.chunk, f.N)
+		if err := f.increments(c%2, n0, n1, false, dr); err != nil {
+			return err
+		}
+		if err := f.be.revheunForward(f.desc, theta, f.ws, y0, f.ts, f.hs, f.outidx, f.dw[c%2], ys, B, int64(n0), int64(n1), N); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// backward runs the algebraic adjoint of the most recent forward (outputs ys) for the
+// cotangent cot of the outputs: the path's parameter cotangents into gtheta (the
+// field's rows, parameter j at j·B + p), dL/dy0 into ay0 and, for a control, the
+// cotangent of every step's increment into adw (N×m×B; null for Brownian motion). It
+// returns the largest reconstruction error at each output time.
+func (f *fieldSolve) backward(theta, ys, cot, gtheta, adw, ay0 buffer, dr drive) ([]float32, error) {
+	B, N := int64(f.B), int64(f.N)
+	if err := f.be.zero(f.recon, int64(f.T)*B); err != nil {
+		return nil, err
+	}
+	c := 0
+	for n1 := f.N; n1 > 0; n1 -= f.chunk {
+		n0 := max(0, n1-f.chunk)
+		if err := f.increments(c%2, n0, n1, true, dr); err != nil {
+			return nil, err
+		}
+		a := adw
+		if !a.null() {
+			a = a.offset(n0 * f.m * f.B)
+		}
+		if err := f.be.revheunBackward(f.desc, theta, f.ws, f.ts, f.hs, f.outidx, f.dw[c%2], ys, cot, gtheta, a, f.recon, ay0,
+			B, int64(n0), int64(n1), N); err != nil {
+			return nil, err
+		}
+		c++
+	}
+	if err := f.be.maxRows(f.recon, f.recmax, int64(f.T), B); err != nil {
+		return nil, err
+	}
+	recon := make([]float32, f.T)
+	return recon, download(f.be, recon, f.recmax)
+}
+
+// gpuSolver is the GPU engine's host.Solver: a fieldSolve with its inputs and outputs
+// copied from and to the host. Its device buffers live as long as the solver, so that
+// a training loop which solves the same problem every step allocates nothing after its
+// first.
+type gpuSolver struct {
+	e    *Engine
+	spec host.FieldSpec
+	prob host.Problem
+	f    *fieldSolve
+	d, m int
+	B, T int
+
+	params []float32
+	ys     []float32 // outputs, path-major, returned by Forward
+	soa    []float32 // staging for feature-major copies
+	mo     brownian.Motion
+	ready  bool
+	closed bool
+
+	bufs                                           []buffer
+	theta, y0, dys, cot, gtheta, sum, ay0, xs, adw buffer
+	axs                                            buffer
+}
+
+var _ host.Solver = (*gpuSolver)(nil)
+
 func newSolver(e *Engine, spec host.FieldSpec, prob host.Problem) (*gpuSolver, error) {
 	if err := spec.Check(); err != nil {
 		return nil, err
@@ -85,71 +234,46 @@ func newSolver(e *Engine, spec host.FieldSpec, prob host.Problem) (*gpuSolver, e
 	if err != nil {
 		return nil, err
 	}
-	s := &gpuSolver{e: e, spec: spec, prob: prob, field: field, grid: grid,
-		d: field.Dim, m: field.NoiseDim, B: prob.Batch, N: grid.Steps(), T: len(prob.Ts)}
+	f, err := newFieldSolve(e, field, grid, prob.Batch)
+	if err != nil {
+		return nil, err
+	}
+	s := &gpuSolver{e: e, spec: spec, prob: prob, f: f, d: field.Dim, m: field.NoiseDim, B: prob.Batch, T: len(prob.Ts)}
 	s.prob.Ts = append([]float64(nil), prob.Ts...)
 	s.params = make([]float32, field.NumParams)
 	s.ys = make([]float32, s.T*s.B*s.d)
-	s.soa = make([]float32, max(s.T*s.B*s.d, s.B*s.m*s.N))
-	s.chunk = max(1, min(s.N, chunkBytes/(4*s.B*s.m)))
-	for i := range s.dwHost {
-		s.dwHost[i] = make([]float32, s.chunk*s.m*s.B)
-	}
-	s.qbuf = make([]float64, s.B*s.m)
-	if err := e.be.do(s.allocate); err != nil {
-		s.releaseAll()
+	s.soa = make([]float32, max(s.T*s.B*s.d, s.T*s.B*s.m))
+	err = e.be.do(func() error {
+		B, T, d, m, P, N := s.B, s.T, s.d, s.m, field.NumParams, f.N
+		sizes := []struct {
+			b *buffer
+			n int
+		}{
+			{&s.theta, P}, {&s.y0, d * B}, {&s.dys, T * d * B}, {&s.cot, T * d * B},
+			{&s.gtheta, P * B}, {&s.sum, P}, {&s.ay0, d * B},
+		}
+		if spec.Kind == host.CDE {
+			sizes = append(sizes, []struct {
+				b *buffer
+				n int
+			}{{&s.xs, T * m * B}, {&s.adw, N * m * B}, {&s.axs, T * m * B}}...)
+		}
+		for _, z := range sizes {
+			var err error
+			if *z.b, err = reserve(e, &s.bufs, z.n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// allocate takes every device buffer from the engine's pool and uploads the constant
-// data (descriptor, grid). Runs on the device thread.
-func (s *gpuSolver) allocate() error {
-	B, N, T, d, m := int64(s.B), int64(s.N), int64(s.T), int64(s.d), int64(s.m)
-	P := int64(s.field.NumParams)
-	get := func(dst *buffer, words int64) error {
-		b, err := s.e.pool.alloc(s.e.be, 4*words)
-		if err != nil {
-			return err
-		}
-		*dst = b
-		s.bufs = append(s.bufs, b)
-		return nil
-	}
-	sizes := []struct {
-		b *buffer
-		n int64
-	}{
-		{&s.desc, int64(len(s.field.Desc))}, {&s.ts, N + 1}, {&s.hs, N}, {&s.outidx, N + 1},
-		{&s.theta, P}, {&s.ws, int64(s.field.Rows) * B}, {&s.y0, d * B}, {&s.dys, T * d * B}, {&s.cot, T * d * B},
-		{&s.gtheta, P * B}, {&s.sum, P}, {&s.recon, T * B}, {&s.recmax, T}, {&s.ay0, d * B},
-		{&s.dw[0], int64(s.chunk) * m * B}, {&s.dw[1], int64(s.chunk) * m * B},
-	}
-	if s.spec.Kind == host.CDE {
-		sizes = append(sizes, struct {
-			b *buffer
-			n int64
-		}{&s.adw, N * m * B})
-	}
-	for _, z := range sizes {
-		if err := get(z.b, z.n); err != nil {
-			return err
-		}
-	}
-	be := s.e.be
-	return errors.Join(upload(be, s.desc, s.field.Desc), upload(be, s.ts, s.grid.Ts),
-		upload(be, s.hs, s.grid.Hs), upload(be, s.outidx, s.grid.OutIdx))
-}
-
-func (s *gpuSolver) releaseAll() {
-	for _, b := range s.bufs {
-		s.e.pool.release(b)
-	}
-	s.bufs = nil
-}
-
-func (s *gpuSolver) NumParams() int    { return s.field.NumParams }
+func (s *gpuSolver) NumParams() int    { return len(s.params) }
 func (s *gpuSolver) Params() []float32 { return s.params }
 
 var errClosed = errors.New("cuda: the solver is closed")
@@ -163,12 +287,7 @@ func (s *gpuSolver) Forward(y0 []float32, mo brownian.Motion, xs []float32, forw
 	if err := s.checkInputs(y0, mo, xs); err != nil {
 		return nil, err
 	}
-	if pl, ok := mo.(brownian.Planner); ok {
-		// A refused plan only costs speed: the Interval then answers unplanned.
-		_ = pl.PlanGrid(s.grid.Plan)
-	}
 	s.mo = mo
-	s.xs = append(s.xs[:0], xs...)
 	err := s.e.be.do(func() error {
 		be := s.e.be
 		if err := upload(be, s.theta, s.params); err != nil {
@@ -177,15 +296,17 @@ func (s *gpuSolver) Forward(y0 []float32, mo brownian.Motion, xs []float32, forw
 		if err := upload(be, s.y0, kernels.ToFeatureMajor(s.soa[:s.B*s.d], y0, s.B, s.d)); err != nil {
 			return err
 		}
-		for c, n0 := 0, 0; n0 < s.N; c, n0 = c+1, n0+s.chunk {
-			n1 := min(n0+s.chunk, s.N)
-			if err := s.increments(c%2, n0, n1, false); err != nil {
+		if xs != nil {
+			soa := s.soa[:s.T*s.m*s.B]
+			for i := 0; i < s.T; i++ {
+				kernels.ToFeatureMajor(soa[i*s.m*s.B:(i+1)*s.m*s.B], xs[i*s.B*s.m:(i+1)*s.B*s.m], s.B, s.m)
+			}
+			if err := upload(be, s.xs, soa); err != nil {
 				return err
 			}
-			if err := be.revheunForward(s.desc, s.theta, s.ws, s.y0, s.ts, s.hs, s.outidx,
-				s.dw[c%2], s.dys, int64(s.B), int64(n0), int64(n1), int64(s.N)); err != nil {
-				return err
-			}
+		}
+		if err := s.f.forward(s.theta, s.y0, s.dys, s.drive()); err != nil {
+			return err
 		}
 		soa := s.soa[:s.T*s.d*s.B]
 		if err := download(be, soa, s.dys); err != nil {
@@ -209,20 +330,11 @@ func (s *gpuSolver) Forward(y0 []float32, mo brownian.Motion, xs []float32, forw
 	return s.ys, nil
 }
 
-// increments copies the driving increments of steps n0…n1−1 into device buffer k:
-// re-queried from the Brownian motion (in reverse for the backward pass) or
-// interpolated from the control. The copy is ordered on the stream, so the previous
-// chunk's kernel may still be running while the host generates this one.
-func (s *gpuSolver) increments(k, n0, n1 int, reverse bool) error {
-	h := s.dwHost[k][:(n1-n0)*s.m*s.B]
-	if s.mo != nil {
-		if err := s.grid.MotionIncrements(s.mo, n0, n1, reverse, s.qbuf, h); err != nil {
-			return err
-		}
-	} else {
-		s.grid.ControlIncrements(s.xs, s.B, s.m, n0, n1, h)
+func (s *gpuSolver) drive() drive {
+	if s.spec.Kind == host.CDE {
+		return drive{xs: s.xs}
 	}
-	return upload(s.e.be, s.dw[k], h)
+	return drive{mo: s.mo}
 }
 
 // Backward runs the algebraic adjoint on the GPU; see host.FieldSolver.
@@ -237,11 +349,10 @@ func (s *gpuSolver) Backward(gradYs []float32) (*solver.Gradients[float32], erro
 		return nil, fmt.Errorf("cuda: len(gradYs) = %d, want len(Ts)×Batch×Dim = %d×%d×%d = %d", len(gradYs), s.T, s.B, s.d, s.T*s.B*s.d)
 	}
 	g := &solver.Gradients[float32]{
-		Y0: make([]float32, s.B*s.d), Params: make([]float32, s.field.NumParams),
-		ReconstructionErrors: make([]float64, s.T), Evals: s.N + 1, VJPs: s.N + 1,
+		Y0: make([]float32, s.B*s.d), Params: make([]float32, len(s.params)),
+		ReconstructionErrors: make([]float64, s.T), Evals: s.f.N + 1, VJPs: s.f.N + 1,
 	}
-	var adwHost []float32
-	recon := make([]float32, s.T)
+	var recon []float32
 	err := s.e.be.do(func() error {
 		be := s.e.be
 		soa := s.soa[:s.T*s.d*s.B]
@@ -251,35 +362,14 @@ func (s *gpuSolver) Backward(gradYs []float32) (*solver.Gradients[float32], erro
 		if err := upload(be, s.cot, soa); err != nil {
 			return err
 		}
-		if err := be.zero(s.recon, int64(s.T*s.B)); err != nil {
+		var err error
+		if recon, err = s.f.backward(s.theta, s.dys, s.cot, s.gtheta, s.adw, s.ay0, s.drive()); err != nil {
 			return err
 		}
-		c := 0
-		for n1 := s.N; n1 > 0; n1 -= s.chunk {
-			n0 := max(0, n1-s.chunk)
-			if err := s.increments(c%2, n0, n1, true); err != nil {
-				return err
-			}
-			adw := s.adw
-			if !adw.null() {
-				adw = adw.offset(n0 * s.m * s.B)
-			}
-			if err := be.revheunBackward(s.desc, s.theta, s.ws, s.ts, s.hs, s.outidx, s.dw[c%2],
-				s.dys, s.cot, s.gtheta, adw, s.recon, s.ay0, int64(s.B), int64(n0), int64(n1), int64(s.N)); err != nil {
-				return err
-			}
-			c++
-		}
-		if err := be.sumRows(s.gtheta, s.sum, int64(s.field.NumParams), int64(s.B), 1, false); err != nil {
-			return err
-		}
-		if err := be.maxRows(s.recon, s.recmax, int64(s.T), int64(s.B)); err != nil {
+		if err := be.sumRows(s.gtheta, s.sum, int64(len(s.params)), int64(s.B), 1, false); err != nil {
 			return err
 		}
 		if err := download(be, g.Params, s.sum); err != nil {
-			return err
-		}
-		if err := download(be, recon, s.recmax); err != nil {
 			return err
 		}
 		ay0 := s.soa[:s.d*s.B]
@@ -287,26 +377,47 @@ func (s *gpuSolver) Backward(gradYs []float32) (*solver.Gradients[float32], erro
 			return err
 		}
 		kernels.FromFeatureMajor(g.Y0, ay0, s.B, s.d)
-		if s.spec.Kind == host.CDE {
-			adwHost = make([]float32, s.N*s.m*s.B)
-			return download(be, adwHost, s.adw)
+		if s.spec.Kind != host.CDE {
+			return nil
+		}
+		if err := be.zero(s.axs, int64(s.T*s.m*s.B)); err != nil {
+			return err
+		}
+		if err := be.chainControl(s.adw, s.axs, s.f.first, s.f.steps, int64(s.T), int64(s.m), int64(s.B)); err != nil {
+			return err
+		}
+		axs := s.soa[:s.T*s.m*s.B]
+		if err := download(be, axs, s.axs); err != nil {
+			return err
+		}
+		g.Control = make([]float32, s.T*s.B*s.m)
+		for i := 0; i < s.T; i++ {
+			kernels.FromFeatureMajor(g.Control[i*s.B*s.m:(i+1)*s.B*s.m], axs[i*s.m*s.B:(i+1)*s.m*s.B], s.B, s.m)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for i, e := range recon {
-		g.ReconstructionErrors[i] = float64(e)
-		g.ReconstructionError = math.Max(g.ReconstructionError, float64(e))
-		if e != e {
-			g.ReconstructionError = math.NaN()
-		}
-	}
-	if adwHost != nil {
-		g.Control = s.grid.ChainControl(adwHost, s.B, s.m)
-	}
+	maxRecon(recon, g.ReconstructionErrors)
+	g.ReconstructionError = g.ReconstructionErrors[0] // at y0, as the CPU engine reports it
 	return g, nil
+}
+
+// maxRecon copies the per-output reconstruction errors into dst and returns the
+// largest (NaN if any is NaN).
+func maxRecon(recon []float32, dst []float64) float64 {
+	m := 0.0
+	for i, e := range recon {
+		if dst != nil {
+			dst[i] = float64(e)
+		}
+		if e != e {
+			return math.NaN()
+		}
+		m = math.Max(m, float64(e))
+	}
+	return m
 }
 
 func (s *gpuSolver) checkInputs(y0 []float32, mo brownian.Motion, xs []float32) error {
@@ -331,6 +442,11 @@ func (s *gpuSolver) checkInputs(y0 []float32, mo brownian.Motion, xs []float32) 
 		if len(xs) != s.T*s.B*s.m {
 			return fmt.Errorf("cuda: len(xs) = %d, want len(Ts)×Batch×NoiseDim = %d×%d×%d = %d", len(xs), s.T, s.B, s.m, s.T*s.B*s.m)
 		}
+		for i, v := range xs {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("cuda: xs[%d] = %v is not finite", i, v)
+			}
+		}
 	}
 	return nil
 }
@@ -341,6 +457,9 @@ func (s *gpuSolver) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.releaseAll()
+	release(s.e, &s.bufs)
+	if s.f != nil {
+		release(s.e, &s.f.bufs)
+	}
 	return nil
 }

@@ -231,6 +231,9 @@ func wrapSolve(who string, err error) error {
 // generator's parameters (into e.genG, not negated) and the discriminator's (into
 // e.discG). gp and dp are the parameters to use (e.genP, e.discP or averages).
 func (e *engine[F]) lossGrad(b int, gp, dp []F, vSeed, bmSeed uint64, grad bool) (float64, error) {
+	if e.solvers.ganEng != nil {
+		return e.lossGradDevice(b, gp, dp, vSeed, bmSeed, grad)
+	}
 	e.ensure(b)
 	T, C, H, dc := e.T, e.C, e.hid, e.dc
 	gsol, gxs, err := e.generate(b, gp, vSeed, 0, bmSeed, !grad)

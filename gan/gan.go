@@ -125,6 +125,7 @@ type Model struct {
 	step       int
 	perm       []int
 	tensors    []tensor
+	dev        deviceState
 }
 
 // Option configures New.
@@ -186,9 +187,17 @@ func New(cfg Config, times []float64, opts ...Option) (*Model, error) {
 // Config returns the configuration.
 func (m *Model) Config() Config { return m.cfg }
 
-// Close releases the solvers the model holds on its engine (device memory on a GPU).
-// A model used after Close makes new ones, so Close the engine only after its models.
-func (m *Model) Close() error { return m.e.solvers.close() }
+// Close releases the solvers the model holds on its engine (device memory on a GPU),
+// after copying a device-held training state back to the host. A model used after
+// Close makes new ones, so Close the engine only after its models.
+func (m *Model) Close() error {
+	err := m.Sync()
+	if m.dev.loss != nil {
+		err = errors.Join(err, m.dev.loss.Close())
+		m.dev = deviceState{}
+	}
+	return errors.Join(err, m.e.solvers.close())
+}
 
 // Times returns the output times (a copy).
 func (m *Model) Times() []float64 { return append([]float64(nil), m.e.times...) }
@@ -255,6 +264,11 @@ func (m *Model) Step(real *dataset.Paths) (StepStats, error) {
 		return StepStats{Step: m.step}, err
 	}
 	m.step++
+	if e.solvers.ganEng != nil {
+		st, err := m.stepDevice(k, StepStats{Step: m.step})
+		st.Seconds = time.Since(start).Seconds()
+		return st, err
+	}
 	loss, err := e.lossGrad(b, e.genP, e.discP, seeds.Derive(m.cfg.Seed, streamTrainV, uint64(k)), seeds.Derive(m.cfg.Seed, streamTrainBM, uint64(k)), true)
 	st := StepStats{Step: m.step, DiscLoss: loss, GenLoss: -loss, FakeScore: e.lastFakeMean, RealScore: e.lastRealMean,
 		GenReconstruction: e.lastGenRecon, DiscReconstruction: e.lastDiscRecon}
@@ -285,6 +299,7 @@ func (m *Model) Step(real *dataset.Paths) (StepStats, error) {
 const sampleChunk = 2048
 
 func (m *Model) params(averaged bool) (gen, disc []float32) {
+	m.Sync() // on failure: the last synced state, and the error is kept for the next Step
 	if averaged && m.gSWA.N() > 0 {
 		return m.gSWA.State(), m.dSWA.State()
 	}
@@ -298,6 +313,9 @@ func (m *Model) params(averaged bool) (gen, disc []float32) {
 func (m *Model) Sample(n int, seed uint64, averaged bool) (*dataset.Paths, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("gan: Sample of %d paths", n)
+	}
+	if err := m.Sync(); err != nil {
+		return nil, err
 	}
 	e := m.e
 	T, C := e.T, e.C
@@ -333,6 +351,9 @@ func (m *Model) Sample(n int, seed uint64, averaged bool) (*dataset.Paths, error
 func (m *Model) Evaluate(real *dataset.Paths, averaged bool, seed uint64) (float64, error) {
 	if err := m.checkData(real); err != nil {
 		return 0, err
+	}
+	if err := m.Sync(); err != nil {
+		return math.NaN(), err
 	}
 	gp, dp := m.params(averaged)
 	var total float64

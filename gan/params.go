@@ -43,6 +43,7 @@ func (e *engine[F]) layout() []tensor {
 
 // paramSet lists every checkpointed array with a view into its storage.
 func (m *Model) paramSet() *paramset.Set {
+	m.Sync() // on failure: the last synced state, and the error is kept for the next Step
 	var s paramset.Set
 	view := func(prefix string, gen, disc []float32) {
 		for _, t := range m.tensors {
@@ -91,6 +92,7 @@ func (m *Model) SetParams(p map[string][]float32) error {
 		return fmt.Errorf("gan: SetParams: %w", err)
 	}
 	m.step = c.Step
+	m.dev.fresh, m.dev.stale = false, false // the host's state is now the one to use
 	m.gOpt.SetSteps(c.Updates)
 	m.dOpt.SetSteps(c.Updates)
 	m.gSWA.SetN(c.SWAN)

@@ -19,6 +19,10 @@ const maxSolvers = 4
 type solverCache[F solver.Float] struct {
 	open      func(host.FieldSpec, host.Problem) (host.FieldSolver[F], error)
 	gen, disc map[int]host.FieldSolver[F]
+	// ganEng is the engine, when it computes the whole loss on its device; losses
+	// holds its losses by batch size, bounded like the solvers.
+	ganEng host.GANEngine
+	losses map[int]host.GANLoss
 }
 
 func cpuSolver[F solver.Float](spec host.FieldSpec, prob host.Problem) (host.FieldSolver[F], error) {
@@ -39,6 +43,7 @@ func (e *engine[F]) useEngine(eng host.Engine) error {
 	if err := e.solvers.close(); err != nil {
 		return err
 	}
+	e.solvers.ganEng, _ = eng.(host.GANEngine)
 	e.solvers.open = func(spec host.FieldSpec, prob host.Problem) (host.FieldSolver[F], error) {
 		s, err := eng.NewSolver(spec, prob)
 		if err != nil {
@@ -86,7 +91,36 @@ func closeAll[F solver.Float](m map[int]host.FieldSolver[F]) error {
 	return errors.Join(errs...)
 }
 
-// close releases every solver; later solves make new ones.
+// close releases every solver and loss; later solves make new ones.
 func (c *solverCache[F]) close() error {
-	return errors.Join(closeAll(c.gen), closeAll(c.disc))
+	errs := []error{closeAll(c.gen), closeAll(c.disc)}
+	for b, l := range c.losses {
+		errs = append(errs, l.Close())
+		delete(c.losses, b)
+	}
+	return errors.Join(errs...)
+}
+
+// loss returns the device loss for prob.Batch paths, made on first use.
+func (c *solverCache[F]) loss(spec host.GANSpec, prob host.Problem) (host.GANLoss, error) {
+	if l, ok := c.losses[prob.Batch]; ok {
+		return l, nil
+	}
+	if len(c.losses) >= maxSolvers {
+		for b, l := range c.losses {
+			if err := l.Close(); err != nil {
+				return nil, err
+			}
+			delete(c.losses, b)
+		}
+	}
+	l, err := c.ganEng.NewGANLoss(spec, prob)
+	if err != nil {
+		return nil, fmt.Errorf("%s engine: %w", c.ganEng.Name(), err)
+	}
+	if c.losses == nil {
+		c.losses = map[int]host.GANLoss{}
+	}
+	c.losses[prob.Batch] = l
+	return l, nil
 }

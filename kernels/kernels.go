@@ -21,7 +21,7 @@ import (
 var ptx embed.FS
 
 // Modules lists the PTX modules, one per .cu source.
-var Modules = []string{"mlp", "optim", "reduce", "revheun"}
+var Modules = []string{"control", "mlp", "optim", "reduce", "revheun"}
 
 // PTX returns the PTX of module name (one of Modules).
 func PTX(name string) (string, error) {

@@ -133,6 +133,10 @@ func NewAdadelta[F Float](n int, cfg AdadeltaConfig) (*Adadelta[F], error) {
 // Steps is the number of updates so far.
 func (a *Adadelta[F]) Steps() int { return a.t }
 
+// Config returns the hyperparameters with PyTorch's defaults filled in, for engines
+// that apply the same update on another device.
+func (a *Adadelta[F]) Config() AdadeltaConfig { return a.cfg }
+
 // Step applies one Adadelta update.
 func (a *Adadelta[F]) Step(params, grad []F) {
 	checkLen(len(a.s), params, grad)

@@ -40,6 +40,13 @@ type Checkpoint struct {
 // (loadable with safetensors.numpy.load_file) with the run's configuration, the data's
 // normalisation, channel names and times in the metadata, atomically.
 func Save(path string, model model, cfg Config, data *Data, hist history, untrained *metrics.Report) error {
+	// A model training on a device keeps its state there; a failed copy must fail the
+	// save, not write a stale state under the current step.
+	if s, ok := model.(interface{ Sync() error }); ok {
+		if err := s.Sync(); err != nil {
+			return err
+		}
+	}
 	f := checkpoint.File{Tensors: map[string]checkpoint.Tensor{}, Metadata: map[string]string{metaModel: cfg.Model}}
 	shapes := model.Shapes()
 	for name, v := range model.Params() {
