@@ -2,6 +2,7 @@ package bench
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -60,5 +61,29 @@ func TestMLPLimitParses(t *testing.T) {
 	}
 	if r.GFLOPs <= 0 || r.PathEvalsPerSec <= 0 {
 		t.Fatalf("implausible yardstick %+v", r)
+	}
+}
+
+// Medians interleaves its measurements (one warm-up each, then rounds) and returns a
+// median for each.
+func TestMediansInterleave(t *testing.T) {
+	var order []string
+	mk := func(name string, ds ...time.Duration) func() (time.Duration, error) {
+		i := 0
+		return func() (time.Duration, error) {
+			order = append(order, name)
+			i++
+			return ds[i-1], nil
+		}
+	}
+	meds, err := Medians(3, mk("a", 100, 1, 5, 3), mk("b", 100, 20, 10, 30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meds[0] != 3 || meds[1] != 20 {
+		t.Fatalf("medians %v, want [3 20]", meds)
+	}
+	if got := strings.Join(order, ""); got != "abababab" {
+		t.Fatalf("run order %s, want the two interleaved (abababab)", got)
 	}
 }

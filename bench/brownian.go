@@ -32,15 +32,13 @@ func Brownian(s Settings) (Report, error) {
 		if batch*dim > 10000 {
 			repeats = s.repeats(3)
 		}
+		ds, err := Medians(repeats, sweeps(sweepKinds, batch, dim, steps, s.Seed)...)
+		if err != nil {
+			return Report{}, fmt.Errorf("brownian sweeps at batch %d dim %d: %w", batch, dim, err)
+		}
 		times := map[string]time.Duration{}
-		for _, kind := range sweepKinds {
-			d, err := Median(repeats, func() (time.Duration, error) {
-				return brownian.MeasureSweep(kind, batch, dim, steps, s.Seed)
-			})
-			if err != nil {
-				return Report{}, fmt.Errorf("brownian sweep %s at batch %d dim %d: %w", kind, batch, dim, err)
-			}
-			times[kind] = d
+		for i, kind := range sweepKinds {
+			times[kind] = ds[i]
 		}
 		overRaw := times["interval"].Seconds() / times["raw"].Seconds()
 		vbtOver := times["virtual-tree"].Seconds() / times["interval"].Seconds()
@@ -61,6 +59,21 @@ func Brownian(s Settings) (Report, error) {
 		return Report{}, err
 	}
 	return Report{Figures: append(figs, memFigs...), Tables: []Table{tab, mem}}, nil
+}
+
+// sweeps are the timed forward+reverse sweeps of each kind, for Medians.
+func sweeps(kinds []string, batch, dim, steps int, seed uint64) []func() (time.Duration, error) {
+	fs := make([]func() (time.Duration, error), len(kinds))
+	for i, kind := range kinds {
+		fs[i] = func() (time.Duration, error) {
+			d, err := brownian.MeasureSweep(kind, batch, dim, steps, seed)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", kind, err)
+			}
+			return d, err
+		}
+	}
+	return fs
 }
 
 func fmtDur(d time.Duration) string {

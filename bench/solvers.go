@@ -12,12 +12,15 @@ import (
 	"github.com/gosde/gosde/solver"
 )
 
-// solverCombos are the (method, adjoint) pairs compared at equal step count.
-var solverCombos = []struct {
+// solverCombo is a solver method with an adjoint.
+type solverCombo struct {
 	name    string
 	method  solver.Method
 	adjoint solver.Adjoint
-}{
+}
+
+// solverCombos are the (method, adjoint) pairs compared at equal step count.
+var solverCombos = []solverCombo{
 	{"ReversibleHeun+Reversible", solver.ReversibleHeun, solver.Reversible},
 	{"Midpoint+Continuous", solver.Midpoint, solver.Continuous},
 	{"Midpoint+Backprop", solver.Midpoint, solver.Backprop},
@@ -87,6 +90,21 @@ func (p *gradProblem[F]) run(m solver.Method, a solver.Adjoint) (time.Duration, 
 	return d, append(append([]F(nil), g.Y0...), g.Params...), nil
 }
 
+// runs are the timed forward+gradient runs of each combination, for Medians.
+func (p *gradProblem[F]) runs(combos []solverCombo) []func() (time.Duration, error) {
+	fs := make([]func() (time.Duration, error), len(combos))
+	for i, c := range combos {
+		fs[i] = func() (time.Duration, error) {
+			d, _, err := p.run(c.method, c.adjoint)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", c.name, err)
+			}
+			return d, err
+		}
+	}
+	return fs
+}
+
 // relErr is ‖a − b‖₂ / ‖b‖₂ in float64.
 func relErr[F solver.Float](a, b []F) float64 {
 	var num, den float64
@@ -118,15 +136,9 @@ func Solvers(s Settings) (Report, error) {
 		if err != nil {
 			return rep, err
 		}
-		times := make([]time.Duration, len(solverCombos))
-		for i, c := range solverCombos {
-			times[i], err = Median(s.repeats(5), func() (time.Duration, error) {
-				d, _, err := p.run(c.method, c.adjoint)
-				return d, err
-			})
-			if err != nil {
-				return rep, fmt.Errorf("%s: %w", c.name, err)
-			}
+		times, err := Medians(s.repeats(5), p.runs(solverCombos)...)
+		if err != nil {
+			return rep, err
 		}
 		for i, c := range solverCombos {
 			timing.Rows = append(timing.Rows, []string{fmt.Sprint(steps), c.name, fmtDur(times[i]),
@@ -150,10 +162,18 @@ func Memory(s Settings) (Report, error) {
 	return Report{Tables: []Table{tab}, Figures: figs}, err
 }
 
-// Engine is the engine experiment: the CPU engine's throughput against the C yardstick.
+// Engine is the engine experiment: the CPU engine's throughput against the C yardstick,
+// and the generator's forward+adjoint solve on the GPU engine against the CPU engine.
 func Engine(s Settings) (Report, error) {
 	tab, figs, err := engineVsLimit(s)
-	return Report{Tables: []Table{tab}, Figures: figs}, err
+	if err != nil {
+		return Report{}, err
+	}
+	gtab, gfigs, err := engineGPU(s, 1024)
+	if err != nil {
+		return Report{}, err
+	}
+	return Report{Tables: []Table{tab, gtab}, Figures: append(figs, gfigs...)}, nil
 }
 
 // gradientErrors measures each adjoint's gradient against the Backprop gradient of its
@@ -210,6 +230,16 @@ func adjointError[F solver.Float](batch int, m solver.Method, a solver.Adjoint, 
 	return relErr(g, ref), nil
 }
 
+// memoryCombos are the adjoints whose memory is measured against the number of steps.
+var memoryCombos = []struct {
+	name, figure string
+	method       solver.Method
+	adjoint      solver.Adjoint
+}{
+	{"Reversible (ReversibleHeun)", "memory.reversible_growth", solver.ReversibleHeun, solver.Reversible},
+	{"Backprop (ReversibleHeun)", "memory.backprop_growth", solver.ReversibleHeun, solver.Backprop},
+}
+
 // memoryGrowth measures the bytes the solver allocates for Solve+Backward over one
 // output interval split into 100, 1,000 and 10,000 steps. With nothing freed in
 // between, that is the solve's peak memory. The Brownian Interval is swept once
@@ -223,14 +253,7 @@ func memoryGrowth(s Settings) (Table, []Figure, error) {
 		Columns: []string{"adjoint", "100 steps", "1,000 steps", "10,000 steps", "growth 100→10,000"},
 	}
 	var figs []Figure
-	for _, c := range []struct {
-		name, figure string
-		method       solver.Method
-		adjoint      solver.Adjoint
-	}{
-		{"Reversible (ReversibleHeun)", "memory.reversible_growth", solver.ReversibleHeun, solver.Reversible},
-		{"Backprop (ReversibleHeun)", "memory.backprop_growth", solver.ReversibleHeun, solver.Backprop},
-	} {
+	for _, c := range memoryCombos {
 		row := []string{c.name}
 		var bytes []float64
 		for _, steps := range stepCounts {
@@ -309,7 +332,7 @@ func engineVsLimit(s Settings) (Table, []Figure, error) {
 	lim, err := MLPLimit(1)
 	if err != nil {
 		tab.Rows = append(tab.Rows, []string{"mlp_limit.c", "-", err.Error()})
-		return tab, nil, nil
+		return tab, []Figure{NotMeasured("engine.cpu_over_limit", "ratio", ">= 0.4", "not measured: "+err.Error())}, nil
 	}
 	tab.Rows = append(tab.Rows, []string{"mlp_limit.c (gcc -O3 -march=native -ffast-math)", fmt.Sprintf("%.3g", lim.PathEvalsPerSec), FormatValue(lim.GFLOPs)})
 	return tab, []Figure{NewFigure("engine.cpu_over_limit", gflops/lim.GFLOPs, "ratio", ">= 0.4")}, nil

@@ -72,3 +72,33 @@ func TestPlotsErrors(t *testing.T) {
 		t.Error("unwritable path accepted")
 	}
 }
+
+func TestChartsWritePNG(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "chart.png")
+	c := Chart{Title: "cost", XLabel: "batch", YLabel: "µs", Lines: []Line{
+		{Name: "a", X: []float64{16, 64, 256}, Y: []float64{100, 40, 30}},
+		{Name: "b", X: []float64{16, 64, 256}, Y: []float64{150, 80, 60}},
+	}}
+	if err := Charts(file, []Chart{c, {Title: "narrow", LegendLeft: true, Lines: []Line{{Name: "c", X: []float64{1, 2}, Y: []float64{5, 5.5}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	decodes(t, file)
+	for _, bad := range [][]Chart{
+		nil,
+		{{Title: "empty"}},
+		{{Lines: []Line{{Name: "zero", X: []float64{0, 1}, Y: []float64{1, 2}}}}},
+		{{Lines: []Line{{Name: "short", X: []float64{1, 2}, Y: []float64{1}}}}},
+	} {
+		if err := Charts(filepath.Join(t.TempDir(), "bad.png"), bad); err == nil {
+			t.Errorf("Charts(%+v) drew a chart a log scale cannot show", bad)
+		}
+	}
+}
+
+func TestTickLabels(t *testing.T) {
+	for x, want := range map[float64]string{16: "16", 1024: "1024", 16384: "16384", 10000: "10k", 100000: "100k", 0.5: "0.5", 1.5e7: "1.5e+07"} {
+		if got := tickLabel(x); got != want {
+			t.Errorf("tickLabel(%v) = %q, want %q", x, got, want)
+		}
+	}
+}

@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gosde/gosde/host"
 )
 
 func run(t *testing.T, args ...string) (string, error) {
@@ -126,5 +129,82 @@ func TestBenchJSON(t *testing.T) {
 		if !names[want] {
 			t.Errorf("figure %s missing", want)
 		}
+	}
+}
+
+// The GPU figures are always present; in a binary without the GPU engine they are
+// null, not met, and say why.
+func TestBenchGPUFiguresWithoutGPU(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the quick engine benchmark")
+	}
+	if host.Check("gpu") == nil {
+		t.Skip("this binary has the GPU engine; the GPU figures are measured")
+	}
+	out, err := run(t, "bench", "engine", "--quick", "--json", "--repeats", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Machine struct{ GPU string }
+		Figures []map[string]any
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if rep.Machine.GPU == "" {
+		t.Error("machine.gpu is empty")
+	}
+	found := false
+	for _, f := range rep.Figures {
+		if f["name"] != "engine.gpu_over_cpu" {
+			continue
+		}
+		found = true
+		if v, ok := f["value"]; !ok || v != nil {
+			t.Errorf("engine.gpu_over_cpu value = %v (present %v), want null", v, ok)
+		}
+		if f["meets"] != false {
+			t.Errorf("engine.gpu_over_cpu meets = %v, want false", f["meets"])
+		}
+		if note, _ := f["note"].(string); !strings.Contains(note, "without GPU support") {
+			t.Errorf("engine.gpu_over_cpu note %q does not say why it was not measured", note)
+		}
+	}
+	if !found {
+		t.Errorf("engine.gpu_over_cpu missing:\n%s", out)
+	}
+	text, err := run(t, "bench", "engine", "--quick", "--repeats", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "not measured") {
+		t.Errorf("the text report does not say the GPU figures were not measured:\n%s", text)
+	}
+}
+
+func TestBenchPlots(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures the quick plots")
+	}
+	dir := filepath.Join(t.TempDir(), "plots")
+	out, err := run(t, "bench", "plots", "--quick", "--repeats", "1", "--out", dir)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, name := range []string{"cost_vs_batch.png", "memory_vs_steps.png"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := png.Decode(bytes.NewReader(b)); err != nil {
+			t.Errorf("%s is not a PNG: %v", name, err)
+		}
+	}
+	if !strings.Contains(out, "per path") {
+		t.Errorf("plots did not print the numbers it drew:\n%s", out)
+	}
+	if _, err := run(t, "bench", "plots"); err == nil || !strings.Contains(err.Error(), "--out") {
+		t.Errorf("bench plots without --out: %v, want an error naming --out", err)
 	}
 }
