@@ -42,6 +42,14 @@ func TestBadInvocationsAreErrors(t *testing.T) {
 		{[]string{"sample", "--checkpoint", "/no/such", "--out", "TMP/x.csv"}, "no such file"},
 		{[]string{"eval", "--checkpoint", "/no/such"}, "no such file"},
 		{[]string{"frobnicate"}, "unknown command"},
+		// --device is checked by every command that computes, before it reads or
+		// writes anything. This test binary has no GPU engine linked in.
+		{[]string{"train", "--model", "latent-sde", "--device", "gpu"}, "the latent SDE runs on the CPU engine only"},
+		{[]string{"train", "--device", "GPU"}, "unknown device"},
+		{[]string{"sample", "--checkpoint", "TMP/none", "--out", "TMP/x.csv", "--device", "gpu"}, "without GPU support"},
+		{[]string{"sample", "--checkpoint", "TMP/none", "--out", "TMP/x.csv", "--device", "tpu"}, "unknown device"},
+		{[]string{"eval", "--checkpoint", "TMP/none", "--device", "gpu"}, "without GPU support"},
+		{[]string{"eval", "--checkpoint", "TMP/none", "--device", "cpu"}, "no such file"},
 	}
 	for _, c := range cases {
 		dir := t.TempDir()
