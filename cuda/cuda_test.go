@@ -103,6 +103,21 @@ func TestAgreesWithCPUEngine(t *testing.T) {
 	}
 }
 
+// Increments stream in chunks of steps, double-buffered, in reverse for the adjoint:
+// with chunks of 1, 2 and 5 steps (of 16 or 9 steps in all) the answers must not
+// change.
+func TestChunkedIncrementsAgree(t *testing.T) {
+	defer func(c int) { gpu.chunk = c }(gpu.chunk)
+	gen := host.FieldSpec{Kind: host.SDE, Dim: 16, NoiseDim: 3, Noise: solver.General, Width: 16, Hidden: nn.LipSwish}
+	disc := host.FieldSpec{Kind: host.CDE, Dim: 8, NoiseDim: 2, Width: 16, Hidden: nn.LipSwish}
+	for _, steps := range []int{1, 2, 5} {
+		for i, c := range []agreeCase{{gen, 33, seqTimes(17), 1}, {disc, 20, []float64{0, 0.5, 1.75, 3}, 0.4}} {
+			gpu.chunk = steps * 4 * c.batch * c.spec.DrivingDim()
+			t.Run(fmt.Sprintf("%d-steps/%v", steps, c), func(t *testing.T) { agree(t, c, uint64(100+i)) })
+		}
+	}
+}
+
 func agree(t *testing.T, c agreeCase, seed uint64) {
 	prob := host.Problem{Ts: c.ts, Dt: c.dt, Batch: c.batch}
 	cpu, err := host.NewCPUSolver[float32](c.spec, prob)
@@ -251,6 +266,15 @@ func newGAN(tb testing.TB, eng host.Engine, batch int) (*gan.Model, *dataset.Pat
 // A few SDE-GAN training steps give the same losses and parameters on either engine,
 // up to float rounding (issue: "the same results up to float rounding").
 func TestGANStepsAgreeWithCPUEngine(t *testing.T) {
+	defer func(c int) { gpu.chunk = c }(gpu.chunk)
+	// Default chunks (one chunk of increments per solve), then chunks of 3 steps.
+	for _, chunkSteps := range []int{0, 3} {
+		gpu.chunk = chunkSteps * 4 * 2 * ganBatch * 2 // the discriminator's 2B paths of 2 channels
+		t.Run(fmt.Sprintf("chunk%d", chunkSteps), ganStepsAgree)
+	}
+}
+
+func ganStepsAgree(t *testing.T) {
 	const steps = 5
 	mc, data := newGAN(t, nil, ganBatch)
 	mg, _ := newGAN(t, gpu, ganBatch)
@@ -369,4 +393,76 @@ func BenchmarkGANStep(b *testing.B) {
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*1e3, "ms/step")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "steps/s")
+}
+
+// What a caller can get wrong is an error that says so, not a crash.
+func TestSolverAndLossErrors(t *testing.T) {
+	spec := host.FieldSpec{Kind: host.SDE, Dim: 4, NoiseDim: 2, Noise: solver.General, Width: 8}
+	prob := host.Problem{Ts: seqTimes(5), Dt: 1, Batch: 3}
+	s, err := gpu.NewSolver(spec, prob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mo, _ := brownian.NewInterval(0, 4, 3, 2, 1)
+	wrongMo, _ := brownian.NewInterval(0, 4, 2, 2, 1)
+	shortMo, _ := brownian.NewInterval(0, 2, 3, 2, 1)
+	y0 := make([]float32, 12)
+	cases := []struct {
+		name string
+		call func() error
+		want string
+	}{
+		{"backward first", func() error { _, err := s.Backward(make([]float32, 60)); return err }, "preceding Forward"},
+		{"short y0", func() error { _, err := s.Forward(y0[:5], mo, nil, false); return err }, "len(y0)"},
+		{"no motion", func() error { _, err := s.Forward(y0, nil, nil, false); return err }, "driven by Brownian motion"},
+		{"motion batch", func() error { _, err := s.Forward(y0, wrongMo, nil, false); return err }, "paths"},
+		{"motion span", func() error { _, err := s.Forward(y0, shortMo, nil, false); return err }, "does not cover"},
+		{"forward only", func() error {
+			if _, err := s.Forward(y0, mo, nil, true); err != nil {
+				return err
+			}
+			_, err := s.Backward(make([]float32, 60))
+			return err
+		}, "preceding Forward"},
+		{"cotangent length", func() error {
+			if _, err := s.Forward(y0, mo, nil, false); err != nil {
+				return err
+			}
+			_, err := s.Backward(make([]float32, 7))
+			return err
+		}, "len(gradYs)"},
+		{"closed", func() error { s.Close(); _, err := s.Forward(y0, mo, nil, false); return err }, "closed"},
+		{"bad spec", func() error { _, err := gpu.NewSolver(host.FieldSpec{Kind: host.SDE, Dim: 0}, prob); return err }, ""},
+		{"bad problem", func() error {
+			_, err := gpu.NewSolver(spec, host.Problem{Ts: []float64{0}, Dt: 1, Batch: 3})
+			return err
+		}, ""},
+	}
+	for _, c := range cases {
+		err := c.call()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one mentioning %q", c.name, err, c.want)
+		}
+	}
+
+	// The SDE-GAN loss checks its inputs too.
+	cde := host.FieldSpec{Kind: host.CDE, Dim: 4, NoiseDim: 3, Width: 8}
+	mk := func(in, out int) *nn.MLP { return nn.MustMLP(nn.Config{In: in, Out: out, Width: 8, Depth: 1}) }
+	gs := host.GANSpec{Generator: spec, Discriminator: cde, GenInitial: mk(5, 4), GenReadout: mk(4, 2), DiscInitial: mk(3, 4), DiscReadout: mk(4, 1)}
+	bad := gs
+	bad.GenReadout = mk(4, 5) // 5 data channels, but the control has 1 + 2
+	if _, err := gpu.NewGANLoss(bad, prob); err == nil || !strings.Contains(err.Error(), "control") {
+		t.Errorf("inconsistent channels: %v", err)
+	}
+	l, err := gpu.NewGANLoss(gs, prob)
+	if err != nil {
+		t.Fatalf("a consistent SDE-GAN: %v", err)
+	}
+	defer l.Close()
+	if _, err := l.LossGrad(nil, nil, nil, nil, mo, false, nil, nil); err == nil || !strings.Contains(err.Error(), "parameters") {
+		t.Errorf("missing parameters: %v", err)
+	}
+	if err := l.SetState(host.GANState{}); err == nil || !strings.Contains(err.Error(), "training state") {
+		t.Errorf("empty state: %v", err)
+	}
 }

@@ -13,6 +13,14 @@ type Engine struct {
 	be     backend
 	pool   pool
 	closed bool
+	chunk  int // bytes of increments per chunk; 0: defaultChunkBytes
+}
+
+func (e *Engine) chunkBytes() int {
+	if e.chunk > 0 {
+		return e.chunk
+	}
+	return defaultChunkBytes
 }
 
 var _ host.Engine = (*Engine)(nil)

@@ -12,10 +12,11 @@ import (
 	"github.com/gosde/gosde/solver"
 )
 
-// chunkBytes bounds the device buffer of Brownian increments: a solve streams its
-// increments in chunks of steps of at most this size, generated on the host (the
-// Brownian Interval uses every core) while the previous chunk computes.
-const chunkBytes = 64 << 20
+// defaultChunkBytes bounds the device buffer of Brownian increments: a solve streams
+// its increments in chunks of steps of at most this size (Engine.chunkBytes; tests
+// make it small), generated on the host (the Brownian Interval uses every core) while
+// the previous chunk computes.
+const defaultChunkBytes = 64 << 20
 
 // fieldLayout is the kernels' layout of the neuralsde field that spec describes.
 func fieldLayout(spec host.FieldSpec) (*kernels.Field, error) {
@@ -86,7 +87,7 @@ func release(e *Engine, bufs *[]buffer) {
 
 func newFieldSolve(e *Engine, field *kernels.Field, grid *kernels.Grid, B int) (*fieldSolve, error) {
 	f := &fieldSolve{be: e.be, field: field, grid: grid, d: field.Dim, m: field.NoiseDim, B: B, N: grid.Steps(), T: len(grid.Plan.Ts)}
-	f.chunk = max(1, min(f.N, chunkBytes/(4*B*f.m)))
+	f.chunk = max(1, min(f.N, e.chunkBytes()/(4*B*f.m)))
 	for i := range f.dwHost {
 		f.dwHost[i] = make([]float32, f.chunk*f.m*B)
 	}
