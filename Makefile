@@ -4,7 +4,7 @@ GO      ?= go
 PKGS    := ./...
 BIN     := bin/gosde
 
-.PHONY: all build build-gpu test test-short race bench bench-go lint fmt vet fuzz clean ptx gpu-check gpu-test-binary
+.PHONY: all build build-gpu test test-short race bench bench-go lint fmt vet fuzz clean ptx gpu-check gpu-test-binary gpu-bundle
 
 all: build
 
@@ -70,6 +70,10 @@ build-gpu:
 #   ./bin/cuda.test -test.v -test.run Agrees -test.bench . -test.benchtime 20x
 gpu-test-binary:
 	$(GPU_ENV) $(GO) test -c -tags cuda -o bin/cuda.test ./cuda
+
+# Both GPU binaries, for carrying to a GPU machine without Go and running
+# scripts/gpu-session.sh there (agreement first, then benchmarks).
+gpu-bundle: build-gpu gpu-test-binary
 
 clean:
 	rm -rf bin
