@@ -29,14 +29,8 @@ data's own units. Path p depends only on --seed and p, not on N.`,
 			if ckpt == "" || out == "" {
 				return fmt.Errorf("--checkpoint and --out are required")
 			}
-			if err := host.Check(device); err != nil {
-				return err
-			}
-			ck, err := training.Load(ckpt)
+			ck, err := openCheckpoint(ckpt, device)
 			if err != nil {
-				return err
-			}
-			if ck.Engine, err = training.OpenEngine(ck.Config.Model, device); err != nil {
 				return err
 			}
 			defer closeEngine(ck.Engine, &err)
@@ -82,14 +76,8 @@ test-on-real prediction error beside train-on-real. The definitions are in the R
 			if ckpt == "" {
 				return fmt.Errorf("--checkpoint is required")
 			}
-			if err := host.Check(device); err != nil {
-				return err
-			}
-			ck, err := training.Load(ckpt)
+			ck, err := openCheckpoint(ckpt, device)
 			if err != nil {
-				return err
-			}
-			if ck.Engine, err = training.OpenEngine(ck.Config.Model, device); err != nil {
 				return err
 			}
 			defer closeEngine(ck.Engine, &err)
@@ -119,4 +107,21 @@ func closeEngine(eng host.Engine, err *error) {
 	if cerr := eng.Close(); cerr != nil && *err == nil {
 		*err = fmt.Errorf("closing the %s engine: %w", eng.Name(), cerr)
 	}
+}
+
+// openCheckpoint loads a checkpoint and opens the engine it computes on (--device),
+// checking the device first so that a wrong one is reported before any file is read.
+// The caller closes ck.Engine.
+func openCheckpoint(path, device string) (*training.Checkpoint, error) {
+	if err := host.Check(device); err != nil {
+		return nil, err
+	}
+	ck, err := training.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if ck.Engine, err = training.OpenEngine(ck.Config.Model, device); err != nil {
+		return nil, err
+	}
+	return ck, nil
 }
