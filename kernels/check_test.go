@@ -222,7 +222,7 @@ func checkField(t *testing.T, c fieldCase, seed uint64) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		grid.ControlIncrements(xs, B, m, 0, N, dw)
+		controlIncrements(grid, xs, B, m, 0, N, dw)
 	} else {
 		bmSeed := seed + 100
 		mo, err := brownian.NewInterval(ts[0], ts[T-1], B, m, bmSeed)
@@ -279,7 +279,7 @@ func checkField(t *testing.T, c fieldCase, seed uint64) {
 	check(t, "dL/dy0", aos(res[1], B, d), grads.Y0)
 	check(t, "dL/dθ", res[2], grads.Params)
 	if c.cde {
-		ctl := grid.ChainControl(res[3], B, m)
+		ctl := chainControl(grid, res[3], B, m)
 		check(t, "dL/dxs", ctl, grads.Control)
 	}
 	for i, e := range res[4] {
@@ -378,4 +378,59 @@ func TestOptimiserUpdatesMatchGo(t *testing.T) {
 			}
 		}
 	}
+}
+
+// interval returns the output interval of step n.
+func interval(g *Grid, n int) int {
+	i := 0
+	for i+1 < len(g.First) && g.First[i+1] <= n {
+		i++
+	}
+	return i
+}
+
+// The Go engine's control interpolation, the reference control.cuh is held to.
+
+// controlIncrements writes the increments over steps n0…n1−1 of the control xs
+// (len(Ts)×B×m, path-major per output time), linearly interpolated: each of the n_i
+// steps of output interval i gets (X_{i+1} − X_i)/n_i, computed in float32 as the Go
+// engine computes it. dst is laid out as in Grid.MotionIncrements.
+func controlIncrements(g *Grid, xs []float32, B, m, n0, n1 int, dst []float32) {
+	for n := n0; n < n1; n++ {
+		i := interval(g, n)
+		steps := float32(g.Plan.Steps[i])
+		x0, x1 := xs[i*B*m:(i+1)*B*m], xs[(i+1)*B*m:(i+2)*B*m]
+		o := (n - n0) * m * B
+		for p := 0; p < B; p++ {
+			for j := 0; j < m; j++ {
+				dst[o+j*B+p] = (x1[p*m+j] - x0[p*m+j]) / steps
+			}
+		}
+	}
+}
+
+// chainControl turns the cotangents of every step's control increment (adw, laid out
+// as in Grid.MotionIncrements over all N steps) into the cotangent of xs (len(Ts)×B×m,
+// path-major per time), through the interpolation of controlIncrements.
+func chainControl(g *Grid, adw []float32, B, m int) []float32 {
+	T := len(g.Plan.Ts)
+	ctl := make([]float32, T*B*m)
+	sum := make([]float32, B*m)
+	for i, steps := range g.Plan.Steps {
+		clear(sum)
+		for n := g.First[i]; n < g.First[i]+steps; n++ {
+			for j := 0; j < m; j++ {
+				for p := 0; p < B; p++ {
+					sum[p*m+j] += adw[(n*m+j)*B+p]
+				}
+			}
+		}
+		ns := float32(steps)
+		for k, v := range sum {
+			v /= ns
+			ctl[(i+1)*B*m+k] += v
+			ctl[i*B*m+k] -= v
+		}
+	}
+	return ctl
 }

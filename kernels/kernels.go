@@ -223,15 +223,6 @@ func NewGrid(ts []float64, dt float64) (*Grid, error) {
 // Steps is the number of steps N.
 func (g *Grid) Steps() int { return len(g.Hs) }
 
-// interval returns the output interval of step n.
-func (g *Grid) interval(n int) int {
-	i := 0
-	for i+1 < len(g.First) && g.First[i+1] <= n {
-		i++
-	}
-	return i
-}
-
 // MotionIncrements writes the increments of mo (B paths, m channels) over steps
 // n0…n1−1 into dst feature-major per step (step n, channel j, path p at
 // ((n−n0)·m + j)·B + p), rounded to float32 as the Go engine rounds them. With reverse
@@ -254,50 +245,6 @@ func (g *Grid) MotionIncrements(mo brownian.Motion, n0, n1 int, reverse bool, bu
 		}
 	}
 	return nil
-}
-
-// ControlIncrements writes the increments over steps n0…n1−1 of the control xs
-// (len(Ts)×B×m, path-major per output time), linearly interpolated: each of the n_i
-// steps of output interval i gets (X_{i+1} − X_i)/n_i, computed in float32 as the Go
-// engine computes it. dst is laid out as in MotionIncrements.
-func (g *Grid) ControlIncrements(xs []float32, B, m, n0, n1 int, dst []float32) {
-	for n := n0; n < n1; n++ {
-		i := g.interval(n)
-		steps := float32(g.Plan.Steps[i])
-		x0, x1 := xs[i*B*m:(i+1)*B*m], xs[(i+1)*B*m:(i+2)*B*m]
-		o := (n - n0) * m * B
-		for p := 0; p < B; p++ {
-			for j := 0; j < m; j++ {
-				dst[o+j*B+p] = (x1[p*m+j] - x0[p*m+j]) / steps
-			}
-		}
-	}
-}
-
-// ChainControl turns the cotangents of every step's control increment (adw, laid out
-// as in MotionIncrements over all N steps) into the cotangent of xs (len(Ts)×B×m,
-// path-major per time), through the interpolation of ControlIncrements.
-func (g *Grid) ChainControl(adw []float32, B, m int) []float32 {
-	T := len(g.Plan.Ts)
-	ctl := make([]float32, T*B*m)
-	sum := make([]float32, B*m)
-	for i, steps := range g.Plan.Steps {
-		clear(sum)
-		for n := g.First[i]; n < g.First[i]+steps; n++ {
-			for j := 0; j < m; j++ {
-				for p := 0; p < B; p++ {
-					sum[p*m+j] += adw[(n*m+j)*B+p]
-				}
-			}
-		}
-		ns := float32(steps)
-		for k, v := range sum {
-			v /= ns
-			ctl[(i+1)*B*m+k] += v
-			ctl[i*B*m+k] -= v
-		}
-	}
-	return ctl
 }
 
 // ToFeatureMajor writes path-major src (B rows of w values: path p, value k at p·w + k)
