@@ -5,6 +5,7 @@
 // a 256-thread block, then the shared-memory tree), so the emulator's gradients are
 // the GPU's up to the per-path arithmetic's rounding.
 #include "emulator.h"
+#include "kernels_sha.h"
 
 #include "control.cuh"
 #include "mlp.cuh"
@@ -16,6 +17,8 @@ const int reduceThreads = 256; // GOSDE_REDUCE_THREADS in reduce.cu
 }
 
 extern "C" {
+
+const char* emu_kernels_sha256(void) { return GOSDE_KERNELS_SHA256; }
 
 void emu_revheun_forward(const int* fd, const float* theta, float* ws, const float* y0, const float* ts,
                          const float* hs, const int* outidx, const float* dw, float* ys, long long B, long long n0,

@@ -23,6 +23,10 @@ var _ backend = (*emulator)(nil)
 // OpenEmulator returns the GPU engine on the CPU emulator.
 func OpenEmulator() *Engine { return &Engine{be: &emulator{}} }
 
+// emulatorKernelsSHA256 is the SHA-256 of the kernel sources the emulator was compiled
+// from (cuda/kernels_sha.h, written by scripts/gen-ptx.sh).
+func emulatorKernelsSHA256() string { return C.GoString(C.emu_kernels_sha256()) }
+
 func (*emulator) describe() string        { return "gpu emulator (kernel bodies on the CPU)" }
 func (*emulator) do(f func() error) error { return f() }
 

@@ -7,6 +7,9 @@
 extern "C" {
 #endif
 
+// The SHA-256 of the kernel sources this emulator was compiled from.
+const char* emu_kernels_sha256(void);
+
 void emu_revheun_forward(const int* fd, const float* theta, float* ws, const float* y0, const float* ts,
                          const float* hs, const int* outidx, const float* dw, float* ys, long long B, long long n0,
                          long long n1, long long N);

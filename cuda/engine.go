@@ -46,3 +46,5 @@ func (e *Engine) Close() error {
 	err := e.be.do(func() error { return e.pool.drain(e.be) })
 	return errors.Join(err, e.be.close())
 }
+
+var _ host.LatentEngine = (*Engine)(nil)

@@ -224,11 +224,34 @@ func newSolver(e *Engine, spec host.FieldSpec, prob host.Problem) (*gpuSolver, e
 	if err := spec.Check(); err != nil {
 		return nil, err
 	}
-	if err := prob.Check(); err != nil {
-		return nil, err
-	}
 	field, err := fieldLayout(spec)
 	if err != nil {
+		return nil, err
+	}
+	return newSolverFor(e, spec, field, prob)
+}
+
+// NewLatentSolver returns a solver of a latent SDE's posterior; see host.LatentEngine.
+func (e *Engine) NewLatentSolver(spec host.LatentSpec, prob host.Problem) (host.Solver, error) {
+	if e.closed {
+		return nil, errors.New("cuda: the engine is closed")
+	}
+	if !(spec.SigmaMin > 0) || !(spec.SigmaMax > spec.SigmaMin) {
+		return nil, fmt.Errorf("cuda: latent σ range [%v, %v] must satisfy 0 < min < max", spec.SigmaMin, spec.SigmaMax)
+	}
+	field, err := kernels.NewLatentField(spec.Latent, spec.Context, spec.Posterior, spec.Prior, spec.Diffusion,
+		spec.SigmaMin, spec.SigmaMax-spec.SigmaMin)
+	if err != nil {
+		return nil, err
+	}
+	// As a solve, it is an SDE with diagonal noise on all of its state.
+	fs := host.FieldSpec{Kind: host.SDE, Dim: field.Dim, NoiseDim: field.Dim, Noise: solver.Diagonal}
+	return newSolverFor(e, fs, field, prob)
+}
+
+// newSolverFor is newSolver for a field already laid out; spec says how it is driven.
+func newSolverFor(e *Engine, spec host.FieldSpec, field *kernels.Field, prob host.Problem) (*gpuSolver, error) {
+	if err := prob.Check(); err != nil {
 		return nil, err
 	}
 	grid, err := kernels.NewGrid(prob.Ts, prob.Dt)

@@ -12,6 +12,7 @@
 #define GOSDE_MEMBER __host__ __device__ __forceinline__
 #else
 #include <math.h>
+#include <string.h>
 #define GOSDE_HD static inline
 #define GOSDE_MEMBER inline
 #endif

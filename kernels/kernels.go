@@ -11,6 +11,7 @@ package kernels
 import (
 	"embed"
 	"fmt"
+	"math"
 
 	"github.com/gosde/gosde/brownian"
 	"github.com/gosde/gosde/nn"
@@ -100,7 +101,24 @@ const (
 	fActF
 	fActG
 	fTmp
+	fKind
+	fPrior
+	fLatentD
+	fSigMin
+	fSigSpan
+	fH
+	fSig
+	fCF
+	fCH
+	fCG
+	fActH
 	fHeader
+)
+
+// Field kinds (revheun.cuh's FieldKind).
+const (
+	fieldMLP = iota
+	fieldLatent
 )
 
 // Field is the layout of a vector field for revheun.cuh.
@@ -173,6 +191,54 @@ func NewField(dim, noiseDim int, noise solver.Noise, drift, diffusion *nn.MLP) (
 	}
 	desc[fNParams], desc[fRows] = int32(nparams), int32(row)
 	return &Field{Desc: desc, Dim: dim, NoiseDim: noiseDim, NumParams: nparams, Rows: row}, nil
+}
+
+// NewLatentField lays out the latent SDE's posterior (package latent) on the state
+// u = (z ∈ ℝᵈ, c ∈ ℝᵏ, ℓ): drift (f([t, z, c]), 0, ½‖(f − h([t, z]))/σ‖²), diagonal
+// diffusion (σ, 0, 0) with σ = sigMin + sigSpan·sigmoid(g([t, z])); parameters f's,
+// then h's, then g's.
+func NewLatentField(d, k int, f, h, g *nn.MLP, sigMin, sigSpan float64) (*Field, error) {
+	if d < 1 || k < 0 || f == nil || h == nil || g == nil {
+		return nil, fmt.Errorf("kernels: latent field needs d ≥ 1, k ≥ 0 and three networks")
+	}
+	if f.In() != 1+d+k || f.Out() != d || h.In() != 1+d || h.Out() != d || g.In() != 1+d || g.Out() != d {
+		return nil, fmt.Errorf("kernels: latent networks map %d→%d, %d→%d, %d→%d; want %d→%d, %d→%d, %d→%d",
+			f.In(), f.Out(), h.In(), h.Out(), g.In(), g.Out(), 1+d+k, d, 1+d, d, 1+d, d)
+	}
+	D := d + k + 1
+	desc := make([]int32, fHeader)
+	desc[fD], desc[fM], desc[fNoise], desc[fGLen] = int32(D), int32(D), int32(solver.Diagonal), int32(D)
+	desc[fKind], desc[fLatentD] = fieldLatent, int32(d)
+	desc[fSigMin] = int32(math.Float32bits(float32(sigMin)))
+	desc[fSigSpan] = int32(math.Float32bits(float32(sigSpan)))
+	descs := []struct {
+		entry int
+		m     *nn.MLP
+	}{{fDrift, f}, {fPrior, h}, {fDiff, g}}
+	base, tmp := 0, 0
+	act := make([]int, 3)
+	for i, n := range descs {
+		md := MLPDesc(n.m, base, true)
+		desc[n.entry] = int32(len(desc))
+		desc = append(desc, md...)
+		base += n.m.NumParams()
+		act[i] = int(md[mlpActRows])
+		tmp = max(tmp, 2*int(md[mlpMaxW]))
+	}
+	// Workspace rows: the solver's (F_Y … F_TMP), then F_H … F_ACTH.
+	rows := []struct {
+		entry, n int
+	}{
+		{fY, D}, {fZ, D}, {fF, D}, {fG, D}, {fAY, D}, {fAZ, D}, {fW, D}, {fDWP, D}, {fAF, D}, {fAG, D}, {fS, D},
+		{fActF, act[0]}, {fActG, act[2]}, {fTmp, tmp}, {fH, d}, {fSig, d}, {fCF, d}, {fCH, d}, {fCG, d}, {fActH, act[1]},
+	}
+	row := 0
+	for _, r := range rows {
+		desc[r.entry] = int32(row)
+		row += r.n
+	}
+	desc[fNParams], desc[fRows] = int32(base), int32(row)
+	return &Field{Desc: desc, Dim: D, NoiseDim: D, NumParams: base, Rows: row}, nil
 }
 
 // Grid is a step grid in the form the kernels read (revheun.cuh's Solve): the step

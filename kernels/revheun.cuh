@@ -30,8 +30,24 @@ enum {
 	F_ROWS = 6,    // workspace rows per path
 	F_GLEN = 7,    // length of g per path: d (Diagonal, Scalar) or d·m
 	F_Y = 8, F_Z, F_F, F_G, F_AY, F_AZ, F_W, F_DWP, F_AF, F_AG, F_S, F_ACTF, F_ACTG, F_TMP,
+	// The latent SDE's posterior (F_KIND = FIELD_LATENT) adds a prior drift h, the
+	// latent size, σ's range (float bits) and rows for h, sigmoid(g), the three MLPs'
+	// output cotangents and h's activations.
+	F_KIND, F_PRIOR, F_LATENT_D, F_SIGMIN, F_SIGSPAN, F_H, F_SIG, F_CF, F_CH, F_CG, F_ACTH,
 	F_HEADER
 };
+
+enum FieldKind { FIELD_MLP = 0, FIELD_LATENT = 1 };
+
+GOSDE_HD float float_of_bits(int b) {
+#ifdef __CUDA_ARCH__
+	return __int_as_float(b);
+#else
+	float f;
+	memcpy(&f, &b, sizeof f);
+	return f;
+#endif
+}
 
 // Field is one path's view of the field and its workspace.
 struct Field {
@@ -41,9 +57,59 @@ struct Field {
 	GOSDE_MEMBER Vec r(int which) const { return ws.row(fd[which]); }
 };
 
+// latent_eval is field_eval of the latent SDE's posterior on the state u = (z ∈ ℝᵈ,
+// c ∈ ℝᵏ, ℓ): drift (f(t,z,c), 0, ½‖(f − h(t,z))/σ(t,z)‖²), diagonal diffusion
+// (σ, 0, 0) with σ = σmin + span·sigmoid(g(t,z)) — Go's latent posterior.
+GOSDE_HD void latent_eval(const Field& F, float t, Vec y) {
+	const int* fd = F.fd;
+	const int D = fd[F_D], d = fd[F_LATENT_D];
+	const float smin = float_of_bits(fd[F_SIGMIN]), span = float_of_bits(fd[F_SIGSPAN]);
+	Vec f = F.r(F_F), g = F.r(F_G), h = F.r(F_H), sg = F.r(F_SIG);
+	mlp_forward(fd + fd[F_DRIFT], F.theta, t, y, F.r(F_ACTF), f);
+	mlp_forward(fd + fd[F_PRIOR], F.theta, t, y, F.r(F_ACTH), h);
+	mlp_forward(fd + fd[F_DIFF], F.theta, t, y, F.r(F_ACTG), sg);
+	float kl = 0.0f;
+	for (int i = 0; i < d; i++) {
+		const float s = sigmoidf(sg[i]);
+		sg[i] = s;
+		g[i] = smin + span * s;
+		const float u = (f[i] - h[i]) / g[i];
+		kl += u * u;
+	}
+	for (int i = d; i < D; i++) {
+		f[i] = 0.0f;
+		g[i] = 0.0f;
+	}
+	f[D - 1] = 0.5f * kl;
+}
+
+// latent_vjp is field_vjp of latent_eval: with u = (f − h)/σ, ∂ℓ'/∂f = u/σ,
+// ∂ℓ'/∂h = −u/σ, ∂ℓ'/∂σ = −u²/σ.
+GOSDE_HD void latent_vjp(const Field& F, float t, Vec y, Vec af, Vec ag, Vec ay, Vec gtheta) {
+	const int* fd = F.fd;
+	const int D = fd[F_D], d = fd[F_LATENT_D];
+	const float span = float_of_bits(fd[F_SIGSPAN]);
+	Vec f = F.r(F_F), g = F.r(F_G), h = F.r(F_H), sg = F.r(F_SIG);
+	Vec cf = F.r(F_CF), ch = F.r(F_CH), cg = F.r(F_CG);
+	const float al = af[D - 1];
+	for (int i = 0; i < d; i++) {
+		const float s = g[i], u = (f[i] - h[i]) / s;
+		cf[i] = af[i] + al * u / s;
+		ch[i] = -al * u / s;
+		cg[i] = (ag[i] - al * u * u / s) * (span * sg[i] * (1.0f - sg[i]));
+	}
+	mlp_vjp(fd + fd[F_DRIFT], F.theta, t, y, F.r(F_ACTF), cf, ay, gtheta, F.r(F_TMP));
+	mlp_vjp(fd + fd[F_PRIOR], F.theta, t, y, F.r(F_ACTH), ch, ay, gtheta, F.r(F_TMP));
+	mlp_vjp(fd + fd[F_DIFF], F.theta, t, y, F.r(F_ACTG), cg, ay, gtheta, F.r(F_TMP));
+}
+
 // field_eval evaluates f and g at (t, y) into rows F and G, keeping the activations.
 GOSDE_HD void field_eval(const Field& F, float t, Vec y) {
 	const int* fd = F.fd;
+	if (fd[F_KIND] == FIELD_LATENT) {
+		latent_eval(F, t, y);
+		return;
+	}
 	if (fd[F_DRIFT]) {
 		mlp_forward(fd + fd[F_DRIFT], F.theta, t, y, F.r(F_ACTF), F.r(F_F));
 	} else {
@@ -56,6 +122,10 @@ GOSDE_HD void field_eval(const Field& F, float t, Vec y) {
 // field_vjp adds af·∂f/∂(y,θ) + ag·∂g/∂(y,θ) at the most recent field_eval's point.
 GOSDE_HD void field_vjp(const Field& F, float t, Vec y, Vec af, Vec ag, Vec ay, Vec gtheta) {
 	const int* fd = F.fd;
+	if (fd[F_KIND] == FIELD_LATENT) {
+		latent_vjp(F, t, y, af, ag, ay, gtheta);
+		return;
+	}
 	if (fd[F_DRIFT]) mlp_vjp(fd + fd[F_DRIFT], F.theta, t, y, F.r(F_ACTF), af, ay, gtheta, F.r(F_TMP));
 	mlp_vjp(fd + fd[F_DIFF], F.theta, t, y, F.r(F_ACTG), ag, ay, gtheta, F.r(F_TMP));
 }

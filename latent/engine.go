@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/gosde/gosde/brownian"
+	"github.com/gosde/gosde/host"
 	"github.com/gosde/gosde/nn"
 	"github.com/gosde/gosde/solver"
 )
@@ -68,7 +69,11 @@ type engine[F solver.Float] struct {
 
 	// Results of the last lossGrad (means over the batch).
 	lastLogLik, lastKL0, lastKLPath, lastRecon float64
-	lastSol                                    *solver.Solution[F]
+	lastSol                                    *solver.Solution[F] // CPU solves only
+
+	// dev solves the posterior on an engine's device (useEngine); nil: here.
+	dev        host.LatentEngine
+	devSolvers map[int]host.Solver
 }
 
 func newEngine[F solver.Float](cfg Config, times []float64) (*engine[F], error) {
@@ -207,7 +212,6 @@ func (e *engine[F]) lossGrad(b int, p []F, epsSeed, bmSeed uint64, grad bool, kl
 		return math.NaN(), fmt.Errorf("%w: initial state (encoder output)", ErrNonFinite)
 	}
 
-	e.post.params = e.fieldParams(p)
 	mo, err := brownian.NewInterval(e.times[0], e.times[T-1], b, D, bmSeed)
 	if err != nil {
 		return math.NaN(), fmt.Errorf("latent: Brownian motion: %w", err)
@@ -215,16 +219,15 @@ func (e *engine[F]) lossGrad(b int, p []F, epsSeed, bmSeed uint64, grad bool, kl
 	opt := e.opt
 	opt.Motion = mo
 	opt.ForwardOnly = !grad
-	sol, err := solver.Solve[F](e.post, y0, e.times, opt)
+	solAt, solBackward, err := e.posteriorSolve(b, e.fieldParams(p), y0, opt)
 	if err != nil {
 		return math.NaN(), wrapSolve("posterior", err)
 	}
-	e.lastSol = sol
 
 	// Decode z_t and score the observations: log N(x | x̂, s²) per value.
 	zs := e.zs[:T*b*d]
 	for t := range T {
-		yt := sol.At(t)
+		yt := solAt(t)
 		for j := range b {
 			copy(zs[(t*b+j)*d:(t*b+j+1)*d], yt[j*D:j*D+d])
 		}
@@ -244,7 +247,7 @@ func (e *engine[F]) lossGrad(b int, p []F, epsSeed, bmSeed uint64, grad bool, kl
 	}
 	logLik := -0.5*sq*inv2 - float64(b*T*C)*(math.Log(s)+0.5*log2Pi)
 	var klPath float64
-	last := sol.At(T - 1)
+	last := solAt(T - 1)
 	for j := range b {
 		klPath += float64(last[j*D+d+k])
 	}
@@ -283,7 +286,7 @@ func (e *engine[F]) lossGrad(b int, p []F, epsSeed, bmSeed uint64, grad bool, kl
 	for j := range b {
 		aYs[((T-1)*b+j)*D+d+k] = F(w)
 	}
-	g, err := sol.Backward(aYs)
+	g, err := solBackward(aYs)
 	if err != nil {
 		return math.NaN(), wrapSolve("posterior backward", err)
 	}

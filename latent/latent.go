@@ -191,7 +191,11 @@ type Model struct {
 
 // New returns a latent SDE for data observed at times (strictly increasing, at least 2),
 // initialised from cfg.Seed.
-func New(cfg Config, times []float64) (*Model, error) {
+func New(cfg Config, times []float64, opts ...Option) (*Model, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
@@ -206,6 +210,11 @@ func New(cfg Config, times []float64) (*Model, error) {
 	e, err := newEngine[float32](cfg, times)
 	if err != nil {
 		return nil, err
+	}
+	if o.engine != nil {
+		if err := e.useEngine(o.engine); err != nil {
+			return nil, err
+		}
 	}
 	m := &Model{cfg: cfg, e: e}
 	if m.opt, err = optim.NewAdam[float32](len(e.params), optim.AdamConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay}); err != nil {

@@ -34,6 +34,10 @@ done
 for f in kernels/*.ptx; do
 	[ -f "$tmp/$(basename "$f")" ] || { echo "$f has no source: remove it" >&2; stale=1; }
 done
+if ! cmp -s "$tmp/kernels_sha.h" cuda/kernels_sha.h; then
+	echo "cuda/kernels_sha.h is not the kernels' current SHA-256: run \`make ptx\` and commit it" >&2
+	stale=1
+fi
 [ "$stale" = 0 ] || exit 1
 echo "ok: $(ls kernels/*.ptx | wc -l) modules"
 

@@ -31,29 +31,31 @@ type model interface {
 	Close() error
 }
 
-// errLatentGPU refuses an explicit GPU for the latent SDE rather than quietly running it
-// on the CPU: whoever asked for the GPU expects its speed.
-var errLatentGPU = errors.New("the latent SDE runs on the CPU engine only; use --device cpu or auto")
+// errLatentGPUMethod refuses an explicit GPU for a latent SDE solved otherwise than by
+// reversible Heun and its adjoint (the GPU engine's only scheme), rather than quietly
+// running it on the CPU: whoever asked for the GPU expects its speed.
+var errLatentGPUMethod = errors.New("the GPU engine solves the latent SDE with --method reversible-heun --adjoint reversible only; use --device cpu (or auto) for the others")
+
+// latentOnGPU reports whether a latent SDE with these solver names can use a GPU.
+func latentOnGPU(method, adjoint string) bool {
+	return method == "reversible-heun" && adjoint == "reversible"
+}
 
 // checkDevice reports a device that cannot compute model in this binary, without
 // opening anything.
-func checkDevice(model, device string) error {
-	if model == "latent-sde" && device == "gpu" {
-		return errLatentGPU
+func checkDevice(model, device, method, adjoint string) error {
+	if model == "latent-sde" && device == "gpu" && !latentOnGPU(method, adjoint) {
+		return errLatentGPUMethod
 	}
 	return host.Check(device)
 }
 
 // OpenEngine opens the engine that computes a model of the given kind (Config.Model)
-// on device (Config.Device): host.Open for the SDE-GAN; the CPU engine for the latent
-// SDE, which has no other, so "auto" does not start a GPU it will not use. The caller
-// closes the engine after the models made on it.
+// on device (Config.Device) with host.Open. The caller closes the engine after the
+// models made on it.
 func OpenEngine(model, device string) (host.Engine, error) {
-	if err := checkDevice(model, device); err != nil {
+	if err := host.Check(device); err != nil {
 		return nil, err
-	}
-	if model == "latent-sde" {
-		return host.NewCPU(), nil
 	}
 	return host.Open(device)
 }
@@ -94,7 +96,13 @@ func newModel(cfg *Config, channels int, times []float64, eng host.Engine) (mode
 			l.Dt = dt
 		}
 		cfg.Latent = l
-		m, err := latent.New(l, times)
+		var opts []latent.Option
+		if latentOnGPU(cfg.Method, cfg.Adjoint) {
+			// Other schemes stay on the CPU under --device auto (Check refused them
+			// with an explicit --device gpu).
+			opts = append(opts, latent.WithEngine(eng))
+		}
+		m, err := latent.New(l, times, opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -127,9 +135,6 @@ func (l latentModel) step(real *dataset.Paths) (Stats, error) {
 		Detail:    fmt.Sprintf("−ELBO %.4f  log-lik %.4f  KL %.4f", st.Loss, st.LogLik, st.KL0+st.KLPath),
 		nonFinite: errors.Is(err, latent.ErrNonFinite)}, err
 }
-
-// Close has nothing to release: the latent SDE computes on the CPU in its own memory.
-func (latentModel) Close() error { return nil }
 
 func (l latentModel) testLoss(test *dataset.Paths, seed uint64) (float64, error) {
 	return l.Evaluate(test, seed)

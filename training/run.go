@@ -61,9 +61,10 @@ type Config struct {
 	// units) above which Run warns, once per run, that the gradients are becoming
 	// inexact (0: never warn).
 	ReconstructionWarn float64 `json:"reconstruction_warn"`
-	// Device selects the engine that computes the SDE-GAN's solves: "auto" (the GPU
-	// engine when this binary has one and it starts, else the CPU), "cpu" or "gpu".
-	// The latent SDE runs on the CPU engine whatever Device is, and refuses "gpu".
+	// Device selects the engine that computes the solves: "auto" (the GPU engine when
+	// this binary has one and it starts, else the CPU), "cpu" or "gpu". The GPU engine
+	// solves the latent SDE with reversible Heun and its adjoint only: other schemes
+	// run on the CPU under "auto" and are refused under "gpu".
 	// Empty means auto, except when resuming, where it keeps the run's own choice.
 	Device string `json:"device"`
 	// Engine is the Name of the engine that computed the run (most recently, for a
@@ -91,7 +92,7 @@ func (c Config) Check() error {
 			return err
 		}
 	}
-	if err := checkDevice(c.Model, c.Device); err != nil {
+	if err := checkDevice(c.Model, c.Device, c.Method, c.Adjoint); err != nil {
 		return err
 	}
 	switch {

@@ -44,7 +44,8 @@ func TestBadInvocationsAreErrors(t *testing.T) {
 		{[]string{"frobnicate"}, "unknown command"},
 		// --device is checked by every command that computes, before it reads or
 		// writes anything. This test binary has no GPU engine linked in.
-		{[]string{"train", "--model", "latent-sde", "--device", "gpu"}, "the latent SDE runs on the CPU engine only"},
+		{[]string{"train", "--model", "latent-sde", "--device", "gpu"}, "without GPU support"},
+		{[]string{"train", "--model", "latent-sde", "--device", "gpu", "--method", "midpoint", "--adjoint", "continuous"}, "reversible-heun --adjoint reversible only"},
 		{[]string{"train", "--device", "GPU"}, "unknown device"},
 		{[]string{"sample", "--checkpoint", "TMP/none", "--out", "TMP/x.csv", "--device", "gpu"}, "without GPU support"},
 		{[]string{"sample", "--checkpoint", "TMP/none", "--out", "TMP/x.csv", "--device", "tpu"}, "unknown device"},

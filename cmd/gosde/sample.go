@@ -53,7 +53,7 @@ data's own units. Path p depends only on --seed and p, not on N.`,
 	cmd.Flags().StringVar(&out, "out", "", "CSV file to write")
 	cmd.Flags().IntVar(&n, "n", 1000, "number of paths")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the generator's noise")
-	cmd.Flags().StringVar(&device, "device", "auto", "engine of an SDE-GAN: auto, cpu or gpu (a latent SDE samples on the CPU)")
+	cmd.Flags().StringVar(&device, "device", "auto", "engine: auto, cpu or gpu (a latent SDE samples from its prior on the CPU)")
 	return cmd
 }
 

@@ -101,7 +101,7 @@ it, bit-identically to a run that was never interrupted.`,
 	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "training steps")
 	f.IntVar(&batch, "batch", cfg.GAN.Batch, "paths per step (default 256 for both models)")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the data, the initialisation and all noise")
-	f.StringVar(&cfg.Device, "device", cfg.Device, "engine of the SDE-GAN: auto (the GPU when this build has one that starts, else the CPU), cpu or gpu; the latent SDE runs on the CPU")
+	f.StringVar(&cfg.Device, "device", cfg.Device, "engine: auto (the GPU when this build has one that starts, else the CPU), cpu or gpu; the GPU solves the latent SDE with reversible Heun only")
 	f.StringVar(&out, "out", "", "run directory (default runs/<date-time>)")
 	f.StringVar(&resume, "resume", "", "continue the run in this directory (to --steps, if larger)")
 	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "write the checkpoint every this many steps (0: at the end)")
