@@ -185,6 +185,14 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 	if err != nil {
 		return nil, err
 	}
+	if _, cpu := eng.(*host.CPU); !cpu && cfg.Model == "latent-sde" && !latentOnGPU(cfg.Method, cfg.Adjoint) {
+		// --device auto found a GPU, but this scheme runs on the CPU (Check refused an
+		// explicit gpu): record and use the engine that computes.
+		if err := eng.Close(); err != nil {
+			return nil, err
+		}
+		eng = host.NewCPU()
+	}
 	defer func() {
 		if cerr := eng.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("closing the %s engine: %w", eng.Name(), cerr)
