@@ -3,8 +3,9 @@ package brownian
 import (
 	"errors"
 	"fmt"
-	"github.com/gosde/gosde/internal/guard"
 	"math"
+
+	"github.com/gosde/gosde/internal/guard"
 )
 
 // DefaultCacheSize is the number of node value blocks an Interval keeps in its LRU

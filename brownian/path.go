@@ -1,9 +1,10 @@
 package brownian
 
 import (
-	"github.com/gosde/gosde/internal/guard"
 	"math"
 	"slices"
+
+	"github.com/gosde/gosde/internal/guard"
 )
 
 // Path is the Brownian Path, the memory baseline of the Brownian Interval: it stores

@@ -2,8 +2,9 @@ package brownian
 
 import (
 	"fmt"
-	"github.com/gosde/gosde/internal/guard"
 	"math"
+
+	"github.com/gosde/gosde/internal/guard"
 )
 
 // maxVirtualDepth bounds the bisection depth so that heap indices fit in a uint64.

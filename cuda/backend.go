@@ -3,6 +3,8 @@ package cuda
 import (
 	"fmt"
 	"unsafe"
+
+	"github.com/gosde/gosde/nn"
 )
 
 // buffer is one allocation of a backend: a device address (GPU) or a host pointer
@@ -80,4 +82,16 @@ func download[T int32 | float32](be backend, s []T, b buffer) error {
 		return fmt.Errorf("cuda: internal error: downloading %d bytes from a buffer of %d", n, b.size)
 	}
 	return be.download(unsafe.Pointer(unsafe.SliceData(s)), b, n)
+}
+
+// toFeatureMajor writes path-major src (B rows of w values) into dst in the kernels'
+// feature-major layout (value k of path p at k·B + p) and returns dst.
+func toFeatureMajor(dst, src []float32, B, w int) []float32 {
+	nn.Transpose(src, w, dst, B, B, w, false)
+	return dst
+}
+
+// fromFeatureMajor is toFeatureMajor's inverse.
+func fromFeatureMajor(dst, src []float32, B, w int) {
+	nn.Transpose(src, B, dst, w, w, B, false)
 }

@@ -288,9 +288,9 @@ func (l *ganLoss) inputs(v, real []float32, mo brownian.Motion) error {
 	case mo == nil || mo.Batch() != B || mo.Dim() != l.gen.m:
 		return fmt.Errorf("cuda: the generator needs Brownian motion of %d paths and %d channels", B, l.gen.m)
 	}
-	kernels.ToFeatureMajor(l.hostV, v, B, l.I)
+	toFeatureMajor(l.hostV, v, B, l.I)
 	for t := range T {
-		kernels.ToFeatureMajor(l.hostReal[t*C*B:(t+1)*C*B], real[t*B*C:(t+1)*B*C], B, C)
+		toFeatureMajor(l.hostReal[t*C*B:(t+1)*C*B], real[t*B*C:(t+1)*B*C], B, C)
 	}
 	return nil
 }

@@ -62,8 +62,8 @@ func TestMLPKernelsAgreeWithGo(t *testing.T) {
 			for i, v := range desc {
 				descF[i] = math.Float32frombits(uint32(v))
 			}
-			b := deviceFloats(t, descF, params, kernels.ToFeatureMajor(make([]float32, len(x)), x, B, 5), make([]float32, actRows*B),
-				make([]float32, 16*B), kernels.ToFeatureMajor(make([]float32, len(cot)), cot, B, 16), make([]float32, 5*B),
+			b := deviceFloats(t, descF, params, toFeatureMajor(make([]float32, len(x)), x, B, 5), make([]float32, actRows*B),
+				make([]float32, 16*B), toFeatureMajor(make([]float32, len(cot)), cot, B, 16), make([]float32, 5*B),
 				make([]float32, len(params)*B), make([]float32, tmpRows*B), make([]float32, len(params)))
 			if err := d.mlpForward(b[0], b[1], b[2], b[3], b[4], 1, int64(B)); err != nil {
 				return err
@@ -81,8 +81,8 @@ func TestMLPKernelsAgreeWithGo(t *testing.T) {
 			if err := download(d, axs, b[6]); err != nil {
 				return err
 			}
-			kernels.FromFeatureMajor(gotY, ys, B, 16)
-			kernels.FromFeatureMajor(gotAx, axs, B, 5)
+			fromFeatureMajor(gotY, ys, B, 16)
+			fromFeatureMajor(gotAx, axs, B, 5)
 			return download(d, gotG, b[9])
 		})
 		if err != nil {

@@ -8,35 +8,22 @@ import (
 	"github.com/gosde/gosde/brownian"
 	"github.com/gosde/gosde/host"
 	"github.com/gosde/gosde/kernels"
-	"github.com/gosde/gosde/neuralsde"
 	"github.com/gosde/gosde/solver"
 )
 
 // defaultChunkBytes bounds the device buffer of Brownian increments: a solve streams
 // its increments in chunks of steps of at most this size (Engine.chunkBytes; tests
-// make it small), generated on the host (the Brownian Interval uses every core) while
-// the previous chunk computes.
+// make it small), generated on the host while the previous chunk computes (the
+// Brownian Interval uses every core for batches of 16,384 values or more).
 const defaultChunkBytes = 64 << 20
 
 // fieldLayout is the kernels' layout of the neuralsde field that spec describes.
 func fieldLayout(spec host.FieldSpec) (*kernels.Field, error) {
-	switch spec.Kind {
-	case host.SDE:
-		f, err := neuralsde.New[float32](neuralsde.Config{Dim: spec.Dim, NoiseDim: spec.DrivingDim(), Noise: spec.Noise,
-			Width: spec.Width, Depth: spec.Depth, Hidden: spec.Hidden}, 0)
-		if err != nil {
-			return nil, fmt.Errorf("cuda: %w", err)
-		}
-		return kernels.NewField(spec.Dim, f.NoiseDim(), f.Noise(), f.Drift(), f.Diffusion())
-	case host.CDE:
-		f, err := neuralsde.NewCDE[float32](neuralsde.CDEConfig{Dim: spec.Dim, ControlDim: spec.NoiseDim,
-			Width: spec.Width, Depth: spec.Depth, Hidden: spec.Hidden}, 0)
-		if err != nil {
-			return nil, fmt.Errorf("cuda: %w", err)
-		}
-		return kernels.NewField(spec.Dim, f.NoiseDim(), solver.General, nil, f.MLP())
+	drift, diffusion, m, noise, err := host.FieldShapes(spec)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("cuda: unknown field kind %v", spec.Kind)
+	return kernels.NewField(spec.Dim, m, noise, drift, diffusion)
 }
 
 // drive says where a solve's increments come from: Brownian motion, queried on the
@@ -317,13 +304,13 @@ func (s *gpuSolver) Forward(y0 []float32, mo brownian.Motion, xs []float32, forw
 		if err := upload(be, s.theta, s.params); err != nil {
 			return err
 		}
-		if err := upload(be, s.y0, kernels.ToFeatureMajor(s.soa[:s.B*s.d], y0, s.B, s.d)); err != nil {
+		if err := upload(be, s.y0, toFeatureMajor(s.soa[:s.B*s.d], y0, s.B, s.d)); err != nil {
 			return err
 		}
 		if xs != nil {
 			soa := s.soa[:s.T*s.m*s.B]
 			for i := 0; i < s.T; i++ {
-				kernels.ToFeatureMajor(soa[i*s.m*s.B:(i+1)*s.m*s.B], xs[i*s.B*s.m:(i+1)*s.B*s.m], s.B, s.m)
+				toFeatureMajor(soa[i*s.m*s.B:(i+1)*s.m*s.B], xs[i*s.B*s.m:(i+1)*s.B*s.m], s.B, s.m)
 			}
 			if err := upload(be, s.xs, soa); err != nil {
 				return err
@@ -337,7 +324,7 @@ func (s *gpuSolver) Forward(y0 []float32, mo brownian.Motion, xs []float32, forw
 			return err
 		}
 		for i := 0; i < s.T; i++ {
-			kernels.FromFeatureMajor(s.ys[i*s.B*s.d:(i+1)*s.B*s.d], soa[i*s.d*s.B:(i+1)*s.d*s.B], s.B, s.d)
+			fromFeatureMajor(s.ys[i*s.B*s.d:(i+1)*s.B*s.d], soa[i*s.d*s.B:(i+1)*s.d*s.B], s.B, s.d)
 		}
 		return nil
 	})
@@ -381,7 +368,7 @@ func (s *gpuSolver) Backward(gradYs []float32) (*solver.Gradients[float32], erro
 		be := s.e.be
 		soa := s.soa[:s.T*s.d*s.B]
 		for i := 0; i < s.T; i++ {
-			kernels.ToFeatureMajor(soa[i*s.d*s.B:(i+1)*s.d*s.B], gradYs[i*s.B*s.d:(i+1)*s.B*s.d], s.B, s.d)
+			toFeatureMajor(soa[i*s.d*s.B:(i+1)*s.d*s.B], gradYs[i*s.B*s.d:(i+1)*s.B*s.d], s.B, s.d)
 		}
 		if err := upload(be, s.cot, soa); err != nil {
 			return err
@@ -400,7 +387,7 @@ func (s *gpuSolver) Backward(gradYs []float32) (*solver.Gradients[float32], erro
 		if err := download(be, ay0, s.ay0); err != nil {
 			return err
 		}
-		kernels.FromFeatureMajor(g.Y0, ay0, s.B, s.d)
+		fromFeatureMajor(g.Y0, ay0, s.B, s.d)
 		if s.spec.Kind != host.CDE {
 			return nil
 		}
@@ -416,7 +403,7 @@ func (s *gpuSolver) Backward(gradYs []float32) (*solver.Gradients[float32], erro
 		}
 		g.Control = make([]float32, s.T*s.B*s.m)
 		for i := 0; i < s.T; i++ {
-			kernels.FromFeatureMajor(g.Control[i*s.B*s.m:(i+1)*s.B*s.m], axs[i*s.m*s.B:(i+1)*s.m*s.B], s.B, s.m)
+			fromFeatureMajor(g.Control[i*s.B*s.m:(i+1)*s.B*s.m], axs[i*s.m*s.B:(i+1)*s.m*s.B], s.B, s.m)
 		}
 		return nil
 	})
@@ -444,32 +431,20 @@ func maxRecon(recon []float32, dst []float64) float64 {
 	return m
 }
 
+// checkInputs is host.CheckInputs plus what the CPU engine's solver checks itself and
+// the kernels would not: a motion that covers the output times, a finite control.
 func (s *gpuSolver) checkInputs(y0 []float32, mo brownian.Motion, xs []float32) error {
-	if len(y0) != s.B*s.d {
-		return fmt.Errorf("cuda: len(y0) = %d, want Batch×Dim = %d×%d = %d", len(y0), s.B, s.d, s.B*s.d)
+	if err := host.CheckInputs(s.spec, s.prob, y0, mo, xs); err != nil {
+		return err
 	}
-	switch s.spec.Kind {
-	case host.SDE:
-		if mo == nil || xs != nil {
-			return errors.New("cuda: an SDE is driven by Brownian motion: pass mo and a nil xs")
-		}
-		if mo.Batch() != s.B || mo.Dim() != s.m {
-			return fmt.Errorf("cuda: mo has %d paths of %d channels, want %d of %d", mo.Batch(), mo.Dim(), s.B, s.m)
-		}
+	if mo != nil {
 		if t0, t1 := mo.Span(); t0 > s.prob.Ts[0] || t1 < s.prob.Ts[s.T-1] {
 			return fmt.Errorf("cuda: mo spans [%v, %v], which does not cover the output times [%v, %v]", t0, t1, s.prob.Ts[0], s.prob.Ts[s.T-1])
 		}
-	case host.CDE:
-		if mo != nil {
-			return errors.New("cuda: a CDE is driven by its control: pass xs and a nil mo")
-		}
-		if len(xs) != s.T*s.B*s.m {
-			return fmt.Errorf("cuda: len(xs) = %d, want len(Ts)×Batch×NoiseDim = %d×%d×%d = %d", len(xs), s.T, s.B, s.m, s.T*s.B*s.m)
-		}
-		for i, v := range xs {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("cuda: xs[%d] = %v is not finite", i, v)
-			}
+	}
+	for i, v := range xs {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("cuda: xs[%d] = %v is not finite", i, v)
 		}
 	}
 	return nil

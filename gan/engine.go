@@ -3,15 +3,16 @@ package gan
 import (
 	"errors"
 	"fmt"
-	"github.com/gosde/gosde/internal/seeds"
-	"github.com/gosde/gosde/optim"
 	"math"
 	"math/rand/v2"
 
 	"github.com/gosde/gosde/brownian"
 	"github.com/gosde/gosde/host"
+	"github.com/gosde/gosde/internal/seeds"
+	"github.com/gosde/gosde/internal/vec"
 	"github.com/gosde/gosde/neuralsde"
 	"github.com/gosde/gosde/nn"
+	"github.com/gosde/gosde/optim"
 	"github.com/gosde/gosde/solver"
 )
 
@@ -194,7 +195,7 @@ func (e *engine[F]) generate(b int, gp []F, vSeed uint64, first int, bmSeed uint
 	e.noise(b, vSeed, first)
 	x0 := e.x0[:b*e.hid]
 	e.gInitNet.Forward(e.gPart(gp, partInitial), e.v[:b*e.cfg.InitialNoise], x0)
-	if !allFinite(x0) {
+	if !vec.AllFinite(x0) {
 		return nil, nil, fmt.Errorf("%w: generator initial state X₀", ErrNonFinite)
 	}
 	sv, err := e.solvers.get(&e.solvers.gen, e.genSpec, host.Problem{Ts: e.times, Dt: e.cfg.Dt, Batch: b}, e.sde.NumParams())
@@ -212,7 +213,7 @@ func (e *engine[F]) generate(b int, gp []F, vSeed uint64, first int, bmSeed uint
 	}
 	ys := e.ys[:e.T*b*e.C]
 	e.gReadNet.Forward(e.gPart(gp, partReadout), xs, ys)
-	if !allFinite(ys) {
+	if !vec.AllFinite(ys) {
 		return nil, nil, fmt.Errorf("%w: generator output Y", ErrNonFinite)
 	}
 	return sv, xs, nil
@@ -253,7 +254,7 @@ func (e *engine[F]) lossGrad(b int, gp, dp []F, vSeed, bmSeed uint64, grad bool)
 	}
 	h0 := e.h0[:2*b*H]
 	e.dInitNet.Forward(e.dPart(dp, partInitial), xs[:2*b*dc], h0)
-	if !allFinite(h0) {
+	if !vec.AllFinite(h0) {
 		return math.NaN(), fmt.Errorf("%w: discriminator initial state H₀", ErrNonFinite)
 	}
 	dsol, err := e.solvers.get(&e.solvers.disc, e.discSpec, host.Problem{Ts: e.times, Dt: e.cfg.Dt, Batch: 2 * b}, e.cde.NumParams())
@@ -304,7 +305,7 @@ func (e *engine[F]) lossGrad(b int, gp, dp []F, vSeed, bmSeed uint64, grad bool)
 		return math.NaN(), wrapSolve("discriminator backward", err)
 	}
 	e.lastDiscRecon = dg.ReconstructionError
-	addTo(e.dPart(e.discG, partField), dg.Params)
+	vec.AddTo(e.dPart(e.discG, partField), dg.Params)
 	ctl := dg.Control // dL/dxs, T×2b×dc
 	e.dInitNet.VJP(dg.Y0, ctl[:2*b*dc], e.dPart(e.discG, partInitial))
 
@@ -324,7 +325,7 @@ func (e *engine[F]) lossGrad(b int, gp, dp []F, vSeed, bmSeed uint64, grad bool)
 		return math.NaN(), wrapSolve("generator backward", err)
 	}
 	e.lastGenRecon = gg.ReconstructionError
-	addTo(e.gPart(e.genG, partField), gg.Params)
+	vec.AddTo(e.gPart(e.genG, partField), gg.Params)
 	e.gInitNet.VJP(gg.Y0, nil, e.gPart(e.genG, partInitial))
 	return loss, nil
 }
@@ -359,21 +360,6 @@ func (e *engine[F]) discWeightRanges() []nn.WeightRange {
 	add(partField, e.cde.WeightRanges())
 	add(partReadout, e.dRead.WeightRanges())
 	return rs
-}
-
-func addTo[F solver.Float](dst, src []F) {
-	for i, v := range src {
-		dst[i] += v
-	}
-}
-
-func allFinite[F solver.Float](x []F) bool {
-	for _, v := range x {
-		if v-v != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // Seed streams: every random quantity is drawn from seeds.Derive(seed, stream, k).

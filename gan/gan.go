@@ -30,13 +30,14 @@ package gan
 import (
 	"errors"
 	"fmt"
-	"github.com/gosde/gosde/internal/seeds"
-	"github.com/gosde/gosde/optim"
 	"math"
 	"time"
 
 	"github.com/gosde/gosde/dataset"
 	"github.com/gosde/gosde/host"
+	"github.com/gosde/gosde/internal/seeds"
+	"github.com/gosde/gosde/internal/vec"
+	"github.com/gosde/gosde/optim"
 )
 
 // ErrNonFinite is wrapped by the error Step returns when the loss, a gradient or a solve
@@ -272,7 +273,7 @@ func (m *Model) Step(real *dataset.Paths) (StepStats, error) {
 	loss, err := e.lossGrad(b, e.genP, e.discP, seeds.Derive(m.cfg.Seed, streamTrainV, uint64(k)), seeds.Derive(m.cfg.Seed, streamTrainBM, uint64(k)), true)
 	st := StepStats{Step: m.step, DiscLoss: loss, GenLoss: -loss, FakeScore: e.lastFakeMean, RealScore: e.lastRealMean,
 		GenReconstruction: e.lastGenRecon, DiscReconstruction: e.lastDiscRecon}
-	if err == nil && (math.IsNaN(loss) || math.IsInf(loss, 0) || !allFinite(e.genG) || !allFinite(e.discG)) {
+	if err == nil && (math.IsNaN(loss) || math.IsInf(loss, 0) || !vec.AllFinite(e.genG) || !vec.AllFinite(e.discG)) {
 		err = fmt.Errorf("%w at step %d (loss %v)", ErrNonFinite, m.step, loss)
 	}
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gosde/gosde/brownian"
 	"github.com/gosde/gosde/neuralsde"
+	"github.com/gosde/gosde/nn"
 	"github.com/gosde/gosde/solver"
 )
 
@@ -159,22 +160,11 @@ func NewCPUSolver[F solver.Float](spec FieldSpec, prob Problem) (*CPUSolver[F], 
 	s.opt = solver.Options{Method: solver.ReversibleHeun, Adjoint: solver.Reversible, Dt: prob.Dt}
 	// neuralsde initialises from a seed; the seed is irrelevant because the parameters
 	// are zeroed: every engine starts at zero and the caller sets them.
-	switch spec.Kind {
-	case SDE:
-		f, err := neuralsde.New[F](neuralsde.Config{Dim: spec.Dim, NoiseDim: spec.DrivingDim(), Noise: spec.Noise,
-			Width: spec.Width, Depth: spec.Depth, Hidden: spec.Hidden}, 0)
-		if err != nil {
-			return nil, fmt.Errorf("host: %w", err)
-		}
-		s.field = f
-	case CDE:
-		f, err := neuralsde.NewCDE[F](neuralsde.CDEConfig{Dim: spec.Dim, ControlDim: spec.NoiseDim,
-			Width: spec.Width, Depth: spec.Depth, Hidden: spec.Hidden}, 0)
-		if err != nil {
-			return nil, fmt.Errorf("host: %w", err)
-		}
-		s.field = f
+	f, err := newField[F](spec)
+	if err != nil {
+		return nil, err
 	}
+	s.field = f
 	clear(s.field.Params())
 	return s, nil
 }
@@ -196,9 +186,8 @@ func (s *CPUSolver[F]) Forward(y0 []F, mo brownian.Motion, xs []F, forwardOnly b
 	// A failed Forward must not leave the previous solve to be differentiated as if it
 	// were this one.
 	s.sol, s.bwd = nil, false
-	b, d := s.prob.Batch, s.spec.Dim
-	if len(y0) != b*d {
-		return nil, fmt.Errorf("host: len(y0) = %d, want Batch×Dim = %d×%d = %d", len(y0), b, d, b*d)
+	if err := CheckInputs(s.spec, s.prob, y0, mo, xs); err != nil {
+		return nil, err
 	}
 	opt := s.opt
 	opt.ForwardOnly = forwardOnly
@@ -206,25 +195,9 @@ func (s *CPUSolver[F]) Forward(y0 []F, mo brownian.Motion, xs []F, forwardOnly b
 	var err error
 	switch s.spec.Kind {
 	case SDE:
-		if mo == nil {
-			return nil, errors.New("host: an SDE is driven by Brownian motion, but mo is nil")
-		}
-		if xs != nil {
-			return nil, errors.New("host: an SDE is driven by mo alone; xs must be nil")
-		}
-		if m := s.spec.DrivingDim(); mo.Batch() != b || mo.Dim() != m {
-			return nil, fmt.Errorf("host: mo has %d paths of %d channels, want Batch = %d paths of %d channels", mo.Batch(), mo.Dim(), b, m)
-		}
 		opt.Motion = mo
 		sol, err = solver.Solve[F](s.field, y0, s.prob.Ts, opt)
 	case CDE:
-		if mo != nil {
-			return nil, errors.New("host: a CDE is driven by the control xs; mo must be nil")
-		}
-		c := s.spec.NoiseDim
-		if want := len(s.prob.Ts) * b * c; len(xs) != want {
-			return nil, fmt.Errorf("host: len(xs) = %d, want len(Ts)×Batch×NoiseDim = %d×%d×%d = %d", len(xs), len(s.prob.Ts), b, c, want)
-		}
 		sol, err = solver.SolveCDE[F](s.field, y0, s.prob.Ts, xs, opt)
 	}
 	if err != nil {
@@ -250,5 +223,77 @@ func (s *CPUSolver[F]) Backward(gradYs []F) (*solver.Gradients[F], error) {
 // Close drops the solve; the solver must not be used afterwards (it returns errors).
 func (s *CPUSolver[F]) Close() error {
 	s.closed, s.sol, s.bwd = true, nil, false
+	return nil
+}
+
+// newField returns the neuralsde field of spec. neuralsde initialises its parameters
+// from a seed; callers that want every engine to start alike clear them.
+func newField[F solver.Float](spec FieldSpec) (field[F], error) {
+	switch spec.Kind {
+	case SDE:
+		f, err := neuralsde.New[F](neuralsde.Config{Dim: spec.Dim, NoiseDim: spec.DrivingDim(), Noise: spec.Noise,
+			Width: spec.Width, Depth: spec.Depth, Hidden: spec.Hidden}, 0)
+		if err != nil {
+			return nil, fmt.Errorf("host: %w", err)
+		}
+		return f, nil
+	case CDE:
+		f, err := neuralsde.NewCDE[F](neuralsde.CDEConfig{Dim: spec.Dim, ControlDim: spec.NoiseDim,
+			Width: spec.Width, Depth: spec.Depth, Hidden: spec.Hidden}, 0)
+		if err != nil {
+			return nil, fmt.Errorf("host: %w", err)
+		}
+		return f, nil
+	}
+	return nil, fmt.Errorf("host: unknown field Kind %d; use SDE or CDE", int(spec.Kind))
+}
+
+// FieldShapes returns the networks of spec as neuralsde lays them out (drift, nil for
+// a CDE, then diffusion), its driving channels and how g acts on them, for engines
+// that evaluate the same field elsewhere.
+func FieldShapes(spec FieldSpec) (drift, diffusion *nn.MLP, noiseDim int, noise solver.Noise, err error) {
+	if err := spec.Check(); err != nil {
+		return nil, nil, 0, 0, err
+	}
+	f, err := newField[float32](spec)
+	if err != nil {
+		return nil, nil, 0, 0, err
+	}
+	if sde, ok := f.(*neuralsde.NeuralSDE[float32]); ok {
+		return sde.Drift(), sde.Diffusion(), sde.NoiseDim(), sde.Noise(), nil
+	}
+	cde := f.(*neuralsde.NeuralCDE[float32])
+	return nil, cde.MLP(), cde.NoiseDim(), solver.General, nil
+}
+
+// CheckInputs reports what is wrong with the inputs of a Forward of a field of spec on
+// prob: y0's length, and a driver that matches the kind (Brownian motion of Batch
+// paths and DrivingDim channels for an SDE; a control of len(Ts)×Batch×NoiseDim values
+// for a CDE). Every engine checks the same things with the same words.
+func CheckInputs[F solver.Float](spec FieldSpec, prob Problem, y0 []F, mo brownian.Motion, xs []F) error {
+	b, d := prob.Batch, spec.Dim
+	if len(y0) != b*d {
+		return fmt.Errorf("host: len(y0) = %d, want Batch×Dim = %d×%d = %d", len(y0), b, d, b*d)
+	}
+	switch spec.Kind {
+	case SDE:
+		if mo == nil {
+			return errors.New("host: an SDE is driven by Brownian motion, but mo is nil")
+		}
+		if xs != nil {
+			return errors.New("host: an SDE is driven by mo alone; xs must be nil")
+		}
+		if m := spec.DrivingDim(); mo.Batch() != b || mo.Dim() != m {
+			return fmt.Errorf("host: mo has %d paths of %d channels, want Batch = %d paths of %d channels", mo.Batch(), mo.Dim(), b, m)
+		}
+	case CDE:
+		if mo != nil {
+			return errors.New("host: a CDE is driven by the control xs; mo must be nil")
+		}
+		c := spec.NoiseDim
+		if want := len(prob.Ts) * b * c; len(xs) != want {
+			return fmt.Errorf("host: len(xs) = %d, want len(Ts)×Batch×NoiseDim = %d×%d×%d = %d", len(xs), len(prob.Ts), b, c, want)
+		}
+	}
 	return nil
 }

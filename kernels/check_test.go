@@ -117,9 +117,19 @@ func check(t *testing.T, what string, got, want []float32) {
 	}
 }
 
-func soa(x []float32, B, w int) []float32 { return ToFeatureMajor(make([]float32, len(x)), x, B, w) }
+// soa turns B path-major rows of w values into the kernels' feature-major layout; aos
+// back.
+func soa(x []float32, B, w int) []float32 {
+	y := make([]float32, len(x))
+	nn.Transpose(x, w, y, B, B, w, false)
+	return y
+}
 
-func aos(x []float32, B, w int) []float32 { return FromFeatureMajor(make([]float32, len(x)), x, B, w) }
+func aos(x []float32, B, w int) []float32 {
+	y := make([]float32, len(x))
+	nn.Transpose(x, B, y, w, w, B, false)
+	return y
+}
 
 // timesSoA applies soa to each of T blocks of B·w values.
 func timesSoA(x []float32, T, B, w int, f func([]float32, int, int) []float32) []float32 {

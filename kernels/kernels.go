@@ -312,24 +312,3 @@ func (g *Grid) MotionIncrements(mo brownian.Motion, n0, n1 int, reverse bool, bu
 	}
 	return nil
 }
-
-// ToFeatureMajor writes path-major src (B rows of w values: path p, value k at p·w + k)
-// feature-major into dst (k·B + p), the kernels' layout, and returns dst.
-func ToFeatureMajor(dst, src []float32, B, w int) []float32 {
-	for p := 0; p < B; p++ {
-		for k := 0; k < w; k++ {
-			dst[k*B+p] = src[p*w+k]
-		}
-	}
-	return dst
-}
-
-// FromFeatureMajor is ToFeatureMajor's inverse.
-func FromFeatureMajor(dst, src []float32, B, w int) []float32 {
-	for p := 0; p < B; p++ {
-		for k := 0; k < w; k++ {
-			dst[p*w+k] = src[k*B+p]
-		}
-	}
-	return dst
-}

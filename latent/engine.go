@@ -3,12 +3,13 @@ package latent
 import (
 	"errors"
 	"fmt"
-	"github.com/gosde/gosde/internal/seeds"
 	"math"
 	"math/rand/v2"
 
 	"github.com/gosde/gosde/brownian"
 	"github.com/gosde/gosde/host"
+	"github.com/gosde/gosde/internal/seeds"
+	"github.com/gosde/gosde/internal/vec"
 	"github.com/gosde/gosde/nn"
 	"github.com/gosde/gosde/solver"
 )
@@ -208,7 +209,7 @@ func (e *engine[F]) lossGrad(b int, p []F, epsSeed, bmSeed uint64, grad bool, kl
 		copy(u[d:d+k], o[2*d:])
 		u[d+k] = 0
 	}
-	if !allFinite(y0) {
+	if !vec.AllFinite(y0) {
 		return math.NaN(), fmt.Errorf("%w: initial state (encoder output)", ErrNonFinite)
 	}
 
@@ -291,7 +292,7 @@ func (e *engine[F]) lossGrad(b int, p []F, epsSeed, bmSeed uint64, grad bool, kl
 		return math.NaN(), wrapSolve("posterior backward", err)
 	}
 	e.lastRecon = g.ReconstructionError
-	addTo(e.fieldParams(e.grad), g.Params)
+	vec.AddTo(e.fieldParams(e.grad), g.Params)
 
 	aEo := e.aEo[:b*E]
 	gpz := e.part(e.grad, partPZ0)
@@ -347,25 +348,10 @@ func (e *engine[F]) sample(b int, p []F, epsSeed uint64, first int, bmSeed uint6
 		return wrapSolve("prior", err)
 	}
 	e.decNet.Forward(e.part(p, partDec), sol.Ys, e.xh[:T*b*e.C])
-	if !allFinite(e.xh[:T*b*e.C]) {
+	if !vec.AllFinite(e.xh[:T*b*e.C]) {
 		return fmt.Errorf("%w: decoded sample", ErrNonFinite)
 	}
 	return nil
-}
-
-func addTo[F solver.Float](dst, src []F) {
-	for i, v := range src {
-		dst[i] += v
-	}
-}
-
-func allFinite[F solver.Float](x []F) bool {
-	for _, v := range x {
-		if v-v != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // Seed streams: every random quantity is drawn from seeds.Derive(seed, stream, k).

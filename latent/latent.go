@@ -54,11 +54,12 @@ package latent
 import (
 	"errors"
 	"fmt"
-	"github.com/gosde/gosde/internal/seeds"
 	"math"
 	"time"
 
 	"github.com/gosde/gosde/dataset"
+	"github.com/gosde/gosde/internal/seeds"
+	"github.com/gosde/gosde/internal/vec"
 	"github.com/gosde/gosde/nn"
 	"github.com/gosde/gosde/optim"
 	"github.com/gosde/gosde/solver"
@@ -301,7 +302,7 @@ func (m *Model) Step(real *dataset.Paths) (StepStats, error) {
 	m.step++
 	loss, err := e.lossGrad(b, e.params, seeds.Derive(m.cfg.Seed, streamTrainEps, uint64(k)), seeds.Derive(m.cfg.Seed, streamTrainBM, uint64(k)), true, m.klWeight(k))
 	st := StepStats{Step: m.step, Loss: loss, LogLik: e.lastLogLik, KL0: e.lastKL0, KLPath: e.lastKLPath, Reconstruction: e.lastRecon}
-	if err == nil && !allFinite(e.grad) {
+	if err == nil && !vec.AllFinite(e.grad) {
 		err = fmt.Errorf("%w at step %d (loss %v)", ErrNonFinite, m.step, loss)
 	}
 	if err != nil {

@@ -2,8 +2,8 @@ package neuralsde
 
 import (
 	"fmt"
-	"github.com/gosde/gosde/internal/guard"
 
+	"github.com/gosde/gosde/internal/guard"
 	"github.com/gosde/gosde/nn"
 	"github.com/gosde/gosde/solver"
 )

@@ -3,10 +3,10 @@ package solver
 import (
 	"errors"
 	"fmt"
-	"github.com/gosde/gosde/internal/guard"
 	"math"
 
 	"github.com/gosde/gosde/brownian"
+	"github.com/gosde/gosde/internal/guard"
 )
 
 // ErrNonFinite is wrapped by the error Solve returns when the state stops being finite

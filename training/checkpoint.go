@@ -31,7 +31,7 @@ type Checkpoint struct {
 	Times     []float64
 	History   history
 	Untrained *metrics.Report
-	// Engine computes Sample and Evaluate (SDE-GAN; see OpenEngine); nil selects the
+	// Engine computes Sample and Evaluate (opened with host.Open); nil selects the
 	// CPU engine. Load leaves it nil; whoever sets it closes it.
 	Engine host.Engine
 }

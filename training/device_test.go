@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gosde/gosde/host"
 )
 
 // Device is validated before anything is opened or written, and the latent SDE refuses
@@ -37,10 +39,10 @@ func TestDeviceIsChecked(t *testing.T) {
 		if _, err := os.Stat(dir); err == nil {
 			t.Errorf("%s: Run created the run directory", c.name)
 		}
-		// OpenEngine knows the device only (the scheme is the model's business): it
+		// host.Open knows the device only (the scheme is the model's business): it
 		// refuses the GPU of a binary without one.
-		if _, err := OpenEngine(cfg.Model, cfg.Device); err == nil {
-			t.Errorf("%s: OpenEngine succeeded", c.name)
+		if _, err := host.Open(cfg.Device); err == nil {
+			t.Errorf("%s: host.Open succeeded", c.name)
 		}
 	}
 	for _, dev := range []string{"", "auto", "cpu"} {
@@ -50,9 +52,9 @@ func TestDeviceIsChecked(t *testing.T) {
 			if err := cfg.Check(); err != nil {
 				t.Errorf("%s on %q: %v", model, dev, err)
 			}
-			e, err := OpenEngine(model, dev)
+			e, err := host.Open(dev)
 			if err != nil || e.Name() != "cpu" {
-				t.Errorf("OpenEngine(%s, %q) = %v, %v; want the CPU engine", model, dev, e, err)
+				t.Errorf("host.Open(%q) = %v, %v; want the CPU engine", dev, e, err)
 			}
 		}
 	}

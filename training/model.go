@@ -50,16 +50,6 @@ func checkDevice(model, device, method, adjoint string) error {
 	return host.Check(device)
 }
 
-// OpenEngine opens the engine that computes a model of the given kind (Config.Model)
-// on device (Config.Device) with host.Open. The caller closes the engine after the
-// models made on it.
-func OpenEngine(model, device string) (host.Engine, error) {
-	if err := host.Check(device); err != nil {
-		return nil, err
-	}
-	return host.Open(device)
-}
-
 // Stats is one training step, whatever the model.
 type Stats struct {
 	Step int

@@ -181,7 +181,7 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 		m, a, _ := parseSolver(cfg.Method, cfg.Adjoint)
 		cfg.Latent.Method, cfg.Latent.Adjoint = m, a
 	}
-	eng, err := OpenEngine(cfg.Model, cfg.Device)
+	eng, err := host.Open(cfg.Device)
 	if err != nil {
 		return nil, err
 	}

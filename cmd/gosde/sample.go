@@ -120,7 +120,7 @@ func openCheckpoint(path, device string) (*training.Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ck.Engine, err = training.OpenEngine(ck.Config.Model, device); err != nil {
+	if ck.Engine, err = host.Open(device); err != nil {
 		return nil, err
 	}
 	return ck, nil
