@@ -42,8 +42,11 @@ type backend interface {
 	zero(b buffer, words int64) error
 	close() error
 
-	revheunForward(fd, theta, ws, y0, ts, hs, outidx, dw, ys buffer, B, n0, n1, N int64) error
-	revheunBackward(fd, theta, ws, ts, hs, outidx, dw, ys, cot, gtheta, adw, recon, ay0 buffer, B, n0, n1, N int64) error
+	// multiprocessors is the device's streaming multiprocessor count (0: the
+	// emulator), which sizes the launches.
+	multiprocessors() int
+	revheunForward(fd, theta, ws, y0, ts, hs, outidx, dw, ys buffer, B, n0, n1, N int64, pl pathLaunch) error
+	revheunBackward(fd, theta, ws, ts, hs, outidx, dw, ys, cot, gtheta, adw, recon, ay0 buffer, B, n0, n1, N int64, pl pathLaunch) error
 	// mlpForward and mlpVJP apply one MLP to count consecutive blocks of B paths.
 	mlpForward(md, theta, x, act, y buffer, count, B int64) error
 	mlpVJP(md, theta, x, act, cot, ax, gtheta, tmp buffer, nparams, count, B int64) error

@@ -118,6 +118,38 @@ func TestChunkedIncrementsAgree(t *testing.T) {
 	}
 }
 
+// Every lane count gives the CPU engine's answers: the kernels share each path's
+// loops out among its lanes and meet at barriers where one lane reads what another
+// wrote. The emulator runs the lanes as coroutines, each up to its next barrier in
+// turn, forwards and then backwards, so that a missing barrier changes the answer
+// (a lane reads a value its owner has not yet written, or has already overwritten);
+// batches of 7 and 33 leave the last block partly empty, and chunks of 3 steps make
+// the shared-memory rows travel between launches.
+func TestLanesAgree(t *testing.T) {
+	defer func(l, c int) { gpu.lanes, gpu.chunk = l, c }(gpu.lanes, gpu.chunk)
+	defer setLaneOrder(false)
+	gen := host.FieldSpec{Kind: host.SDE, Dim: 16, NoiseDim: 3, Noise: solver.General, Width: 16, Hidden: nn.LipSwish}
+	disc := host.FieldSpec{Kind: host.CDE, Dim: 8, NoiseDim: 2, Width: 16, Hidden: nn.LipSwish}
+	cases := []agreeCase{{gen, 7, seqTimes(9), 1}, {disc, 33, []float64{0, 0.5, 1.75, 3}, 0.4}}
+	for _, nz := range []solver.Noise{solver.Diagonal, solver.Scalar, solver.Additive} {
+		m := map[solver.Noise]int{solver.Diagonal: 5, solver.Scalar: 1, solver.Additive: 3}[nz]
+		spec := host.FieldSpec{Kind: host.SDE, Dim: 5, NoiseDim: m, Noise: nz, Width: 12, Depth: 2, Hidden: nn.Tanh}
+		cases = append(cases, agreeCase{spec, 7, []float64{0, 0.5, 1.75, 3}, 0.3})
+	}
+	for _, lanes := range []int{2, 4, 16, 32} {
+		for _, reverse := range []bool{false, true} {
+			for i, c := range cases {
+				for _, chunkSteps := range []int{0, 3} {
+					gpu.lanes, gpu.chunk = lanes, chunkSteps*4*c.batch*c.spec.DrivingDim()
+					setLaneOrder(reverse)
+					name := fmt.Sprintf("lanes%d/reverse-%v/chunk%d/%v", lanes, reverse, chunkSteps, c)
+					t.Run(name, func(t *testing.T) { agree(t, c, uint64(200+i)) })
+				}
+			}
+		}
+	}
+}
+
 func agree(t *testing.T, c agreeCase, seed uint64) {
 	prob := host.Problem{Ts: c.ts, Dt: c.dt, Batch: c.batch}
 	cpu, err := host.NewCPUSolver[float32](c.spec, prob)
@@ -195,50 +227,141 @@ func agree(t *testing.T, c agreeCase, seed uint64) {
 	t.Logf("reconstruction error: GPU %.2g, CPU %.2g", gg.ReconstructionError, gc.ReconstructionError)
 }
 
-// benchSolve times forward+adjoint of the SDE-GAN generator's field (hidden 16, noise
-// 3, width w, 64 steps) at batch B and reports per-solve milliseconds and the MLP
-// GFLOP/s (2 FLOPs per multiply-add; forward N+1 evaluations, backward N+1
-// evaluations and N+1 VJPs of twice the forward's cost).
-func benchSolve(b *testing.B, B, w int) {
+// benchField is the SDE-GAN generator's field (hidden 16, noise 3, width w) solved
+// over 64 steps at batch B, with random weights, initial values and output
+// cotangents, and the MLP FLOPs of one forward+adjoint (2 per multiply-add; forward
+// N+1 evaluations, backward N+1 evaluations and N+1 VJPs of twice the forward's cost).
+type benchField struct {
+	s       *gpuSolver
+	y0, cot []float32
+	flops   float64
+}
+
+func newBenchField(b *testing.B, B, w int) benchField {
 	spec := host.FieldSpec{Kind: host.SDE, Dim: 16, NoiseDim: 3, Noise: solver.General, Width: w, Hidden: nn.LipSwish}
 	ts := seqTimes(64)
-	prob := host.Problem{Ts: ts, Dt: 1, Batch: B}
-	s, err := gpu.NewSolver(spec, prob)
+	s, err := gpu.NewSolver(spec, host.Problem{Ts: ts, Dt: 1, Batch: B})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
+	b.Cleanup(func() { s.Close() })
 	rng := rand.New(rand.NewPCG(1, 1))
 	copy(s.Params(), numtest.Normals(rng, s.NumParams(), 0.1))
-	y0 := numtest.Normals(rng, B*16, 1)
-	cot := numtest.Normals(rng, len(ts)*B*16, 1e-3)
-	mo, err := brownian.NewInterval(0, 63, B, 3, 5)
-	if err != nil {
-		b.Fatal(err)
-	}
 	drift := nn.MustMLP(nn.Config{In: 17, Out: 16, Width: w, Depth: 1})
 	diff := nn.MustMLP(nn.Config{In: 17, Out: 48, Width: w, Depth: 1})
 	N := float64(len(ts) - 1)
-	flops := float64(B) * float64(drift.FLOPs()+diff.FLOPs()) * ((N + 1) + (N+1)*3)
+	return benchField{
+		s:     s.(*gpuSolver),
+		y0:    numtest.Normals(rng, B*16, 1),
+		cot:   numtest.Normals(rng, len(ts)*B*16, 1e-3),
+		flops: float64(B) * float64(drift.FLOPs()+diff.FLOPs()) * ((N + 1) + (N+1)*3),
+	}
+}
+
+func (bf benchField) motion(b *testing.B, seed uint64) brownian.Motion {
+	mo, err := brownian.NewInterval(0, 63, bf.s.B, 3, seed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return mo
+}
+
+// benchSolve times forward+adjoint through the host.Solver API, as a caller on the
+// host sees it: Brownian increments drawn on the host, outputs copied back and
+// transposed to path-major, cotangents copied in, gradients summed and copied back.
+func benchSolve(b *testing.B, B, w int) {
+	bf := newBenchField(b, B, w)
+	mo := bf.motion(b, 5)
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		if _, err := s.Forward(y0, mo, nil, false); err != nil {
+		if _, err := bf.s.Forward(bf.y0, mo, nil, false); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.Backward(cot); err != nil {
+		if _, err := bf.s.Backward(bf.cot); err != nil {
 			b.Fatal(err)
 		}
 	}
 	per := time.Since(start).Seconds() / float64(b.N)
 	b.ReportMetric(per*1e3, "ms/solve")
-	b.ReportMetric(flops/per/1e9, "GFLOP/s")
+	b.ReportMetric(flops(bf, per), "GFLOP/s")
+	b.ReportMetric(float64(bf.s.f.bwd.lanes), "lanes")
+	b.Logf("forward %v; adjoint %v", bf.s.f.fwd, bf.s.f.bwd)
 }
 
+func flops(bf benchField, seconds float64) float64 { return bf.flops / seconds / 1e9 }
+
+// BenchmarkSolveParts splits benchSolve's time (width 16) into its parts: the
+// kernels alone (forward, adjoint and the gradient sum, increments already on the
+// device, no copies: what the 1 ms at batch 1024 is about), and the host's
+// Brownian increments for every step of a fresh Interval (what a training step adds).
+func BenchmarkSolveParts(b *testing.B) {
+	for _, B := range []int{1024, bigBatch} {
+		b.Run(fmt.Sprintf("batch%d/kernels", B), func(b *testing.B) {
+			bf := newBenchField(b, B, 16)
+			if _, err := bf.s.Forward(bf.y0, bf.motion(b, 5), nil, false); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := bf.s.Backward(bf.cot); err != nil {
+				b.Fatal(err)
+			}
+			s, f := bf.s, bf.s.f
+			N := int64(f.N)
+			if f.chunk < f.N {
+				b.Skip("increments do not fit one chunk")
+			}
+			b.ResetTimer()
+			start := time.Now()
+			err := gpu.be.do(func() error {
+				for i := 0; i < b.N; i++ {
+					if err := f.be.revheunForward(f.desc, s.theta, f.ws, s.y0, f.ts, f.hs, f.outidx, f.dw[0], s.dys, int64(B), 0, N, N, f.fwd); err != nil {
+						return err
+					}
+					if err := f.be.revheunBackward(f.desc, s.theta, f.ws, f.ts, f.hs, f.outidx, f.dw[0], s.dys, s.cot, s.gtheta, buffer{},
+						f.recon, s.ay0, int64(B), 0, N, N, f.bwd); err != nil {
+						return err
+					}
+					if err := f.be.sumRows(s.gtheta, s.sum, int64(len(s.params)), int64(B), 1, false); err != nil {
+						return err
+					}
+				}
+				var x [1]float32
+				return download(f.be, x[:], s.sum) // waits for the launches
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			per := time.Since(start).Seconds() / float64(b.N)
+			b.ReportMetric(per*1e3, "ms/solve")
+			b.ReportMetric(flops(bf, per), "GFLOP/s")
+			b.ReportMetric(float64(f.bwd.lanes), "lanes")
+		})
+		b.Run(fmt.Sprintf("batch%d/increments", B), func(b *testing.B) {
+			bf := newBenchField(b, B, 16)
+			f := bf.s.f
+			h := make([]float32, f.N*f.m*f.B)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := f.grid.MotionIncrements(bf.motion(b, uint64(i)), 0, f.N, false, f.qbuf, h); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*1e3, "ms/solve")
+		})
+	}
+}
+
+// BenchmarkGeneratorForwardAdjoint sweeps the lanes per path (0: the engine's own
+// choice, autoLanes) at each batch and width, the measurements that autoLanes'
+// constants come from.
 func BenchmarkGeneratorForwardAdjoint(b *testing.B) {
+	defer func(l int) { gpu.lanes = l }(gpu.lanes)
 	for _, B := range []int{1024, bigBatch} {
 		for _, w := range []int{16, 128} {
-			b.Run(fmt.Sprintf("batch%d/width%d", B, w), func(b *testing.B) { benchSolve(b, B, w) })
+			for _, lanes := range []int{0, 1, 2, 4, 8, 16, 32} {
+				gpu.lanes = lanes
+				b.Run(fmt.Sprintf("batch%d/width%d/lanes%d", B, w, lanes), func(b *testing.B) { benchSolve(b, B, w) })
+			}
 		}
 	}
 }
@@ -464,5 +587,86 @@ func TestSolverAndLossErrors(t *testing.T) {
 	}
 	if err := l.SetState(host.GANState{}); err == nil || !strings.Contains(err.Error(), "training state") {
 		t.Errorf("empty state: %v", err)
+	}
+}
+
+// Prefetching the next step's Brownian increments changes when the host draws them,
+// not what the step computes: two losses from the same state, one told the second
+// motion in advance, give bit-identical steps, and the second step used the drawn
+// increments.
+func TestGANPrefetchChangesNothing(t *testing.T) {
+	spec := host.FieldSpec{Kind: host.SDE, Dim: 4, NoiseDim: 2, Noise: solver.General, Width: 8, Hidden: nn.LipSwish}
+	cde := host.FieldSpec{Kind: host.CDE, Dim: 4, NoiseDim: 3, Width: 8, Hidden: nn.LipSwish}
+	mk := func(in, out int) *nn.MLP { return nn.MustMLP(nn.Config{In: in, Out: out, Width: 8, Depth: 1}) }
+	gs := host.GANSpec{Generator: spec, Discriminator: cde, GenInitial: mk(5, 4), GenReadout: mk(4, 2), DiscInitial: mk(3, 4), DiscReadout: mk(4, 1)}
+	B, T := 9, 6
+	prob := host.Problem{Ts: seqTimes(T), Dt: 0.5, Batch: B}
+	rng := rand.New(rand.NewPCG(4, 4))
+	pg := gs.GenInitial.NumParams() + gs.GenReadout.NumParams()
+	pd := gs.DiscInitial.NumParams() + gs.DiscReadout.NumParams()
+	for _, f := range []host.FieldSpec{spec, cde} {
+		drift, diffusion, _, _, err := host.FieldShapes(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := diffusion.NumParams()
+		if drift != nil {
+			n += drift.NumParams()
+		}
+		if f.Kind == host.SDE {
+			pg += n
+		} else {
+			pd += n
+		}
+	}
+	state := host.GANState{Gen: numtest.Normals(rng, pg, 0.3), Disc: numtest.Normals(rng, pd, 0.3),
+		GenSquare: make([]float32, pg), GenDelta: make([]float32, pg), DiscSquare: make([]float32, pd), DiscDelta: make([]float32, pd),
+		GenAverage: make([]float32, pg), DiscAverage: make([]float32, pd)}
+	v := numtest.Normals(rng, B*5, 1)
+	real := numtest.Normals(rng, T*B*2, 1)
+	up := host.GANUpdate{Gen: host.AdadeltaUpdate{LR: 1e-2, Rho: 0.9, Eps: 1e-6}, Disc: host.AdadeltaUpdate{LR: 1e-2, Rho: 0.9, Eps: 1e-6}}
+	motions := func() []brownian.Motion {
+		var ms []brownian.Motion
+		for s := range 3 {
+			iv, err := brownian.NewInterval(0, float64(T-1), B, 2, uint64(30+s))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms = append(ms, iv)
+		}
+		return ms
+	}
+	run := func(prefetch bool) ([]host.GANLossStats, int) {
+		l, err := gpu.NewGANLoss(gs, prob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		if err := l.SetState(state); err != nil {
+			t.Fatal(err)
+		}
+		ms := motions()
+		var out []host.GANLossStats
+		for s, mo := range ms {
+			if prefetch && s+1 < len(ms) {
+				l.Prefetch(ms[s+1])
+			}
+			st, err := l.Step(v, real, mo, up)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, st)
+		}
+		return out, l.(*ganLoss).hits
+	}
+	plain, hits0 := run(false)
+	ahead, hits := run(true)
+	if hits0 != 0 || hits != 2 {
+		t.Errorf("prefetched increments used by %d steps without Prefetch and %d with, want 0 and 2", hits0, hits)
+	}
+	for s := range plain {
+		if plain[s] != ahead[s] {
+			t.Errorf("step %d: %+v without prefetching, %+v with", s+1, plain[s], ahead[s])
+		}
 	}
 }

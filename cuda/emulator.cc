@@ -7,6 +7,11 @@
 #include "emulator.h"
 #include "kernels_sha.h"
 
+#include <ucontext.h>
+
+#include <functional>
+#include <vector>
+
 #include "control.cuh"
 #include "mlp.cuh"
 #include "optim.cuh"
@@ -14,25 +19,118 @@
 
 namespace {
 const int reduceThreads = 256; // GOSDE_REDUCE_THREADS in reduce.cu
+
+// The lanes of a path on the CPU. A GPU runs a block's threads at once and its
+// barriers (Lanes::sync) order their memory accesses; here the threads of a block
+// are coroutines, each run in turn up to its next barrier, so every barrier phase of
+// every thread happens before any thread's next phase — and a missing barrier shows
+// as a wrong answer: a lane reads an element that the lane it should have waited for
+// has not yet written (or, in reverse order, has already overwritten). One lane per
+// path needs no barrier and runs its threads one after the other.
+bool reverse_lanes = false;
+
+struct Coroutines {
+	ucontext_t main;
+	std::vector<ucontext_t> ctx;
+	std::vector<std::vector<char>> stacks;
+	std::vector<char> done;
+	const std::function<void(int)>* body = nullptr;
+	int cur = 0;
+};
+
+Coroutines* running = nullptr;
+
+void yield_to_scheduler() {
+	Coroutines* c = running;
+	swapcontext(&c->ctx[c->cur], &c->main);
 }
+
+void coroutine_entry() {
+	Coroutines* c = running;
+	const int i = c->cur;
+	(*c->body)(i);
+	c->done[i] = 1; // returning resumes c->main (uc_link)
+}
+
+void run_coroutines(int n, const std::function<void(int)>& body) {
+	static Coroutines c;
+	const size_t stack = 256 << 10;
+	c.body = &body;
+	c.ctx.resize(n);
+	c.done.assign(n, 0);
+	if ((int)c.stacks.size() < n) c.stacks.resize(n);
+	for (int i = 0; i < n; i++) {
+		c.stacks[i].resize(stack);
+		getcontext(&c.ctx[i]);
+		c.ctx[i].uc_stack.ss_sp = c.stacks[i].data();
+		c.ctx[i].uc_stack.ss_size = stack;
+		c.ctx[i].uc_link = &c.main;
+		makecontext(&c.ctx[i], coroutine_entry, 0);
+	}
+	running = &c;
+	gosde::lane_sync_hook = yield_to_scheduler;
+	for (int left = n; left > 0;) {
+		for (int k = 0; k < n; k++) {
+			const int i = reverse_lanes ? n - 1 - k : k;
+			if (c.done[i]) continue;
+			c.cur = i;
+			swapcontext(&c.main, &c.ctx[i]);
+			if (c.done[i]) left--;
+		}
+	}
+	gosde::lane_sync_hook = nullptr;
+	running = nullptr;
+}
+
+// run_blocks runs a path kernel's threads block by block, as the GPU would launch
+// them: `threads` per block, `lanes` per path, smem_rows rows of shared memory per
+// path slot.
+template <typename F> void run_blocks(long long B, long long lanes, long long threads, long long smem_rows, F kernel) {
+	const int G = (int)lanes, ppb = (int)(threads / lanes);
+	std::vector<float> smem((size_t)(smem_rows * ppb) + 1);
+	for (long long first = 0; first < B; first += ppb) {
+		const int live = (int)(B - first < ppb ? B - first : ppb) * G;
+		auto thread = [&](int t) {
+			const int q = t / G;
+			kernel(gosde::PathThread{first + q, q, ppb, gosde::Lanes{t % G, G, 0xffffffffu}}, smem.data());
+		};
+		if (G == 1) {
+			for (int t = 0; t < live; t++) thread(t);
+		} else {
+			run_coroutines(live, thread);
+		}
+	}
+}
+} // namespace
 
 extern "C" {
 
 const char* emu_kernels_sha256(void) { return GOSDE_KERNELS_SHA256; }
 
+void emu_set_lane_order(long long reverse) { reverse_lanes = reverse != 0; }
+
 void emu_revheun_forward(const int* fd, const float* theta, float* ws, const float* y0, const float* ts,
                          const float* hs, const int* outidx, const float* dw, float* ys, long long B, long long n0,
-                         long long n1, long long N) {
-	gosde::Solve s{ts, hs, outidx, dw, B, n0, n1, N};
-	for (long long p = 0; p < B; p++) gosde::revheun_forward(fd, theta, ws, y0, s, ys, p);
+                         long long n1, long long N, long long lanes, long long threads, long long stage_ws) {
+	const gosde::Solve s{ts, hs, outidx, dw, B, n0, n1, N};
+	const long long rows = fd[gosde::F_ROWS];
+	run_blocks(B, lanes, threads, stage_ws ? rows : 0, [&](gosde::PathThread th, float* smem) {
+		gosde::revheun_forward_staged(fd, theta, ws, y0, s, ys, th, stage_ws ? smem : nullptr);
+	});
 }
 
 void emu_revheun_backward(const int* fd, const float* theta, float* ws, const float* ts, const float* hs,
                           const int* outidx, const float* dw, const float* ys, const float* cot, float* gtheta,
-                          float* adw, float* recon, float* ay0, long long B, long long n0, long long n1, long long N) {
-	gosde::Solve s{ts, hs, outidx, dw, B, n0, n1, N};
-	gosde::Backward b{ys, cot, gtheta, adw, recon, ay0};
-	for (long long p = 0; p < B; p++) gosde::revheun_backward(fd, theta, ws, s, b, p);
+                          float* adw, float* recon, float* ay0, long long B, long long n0, long long n1, long long N,
+                          long long lanes, long long threads, long long stage_ws, long long stage_g) {
+	const gosde::Solve s{ts, hs, outidx, dw, B, n0, n1, N};
+	const gosde::Backward b{ys, cot, gtheta, adw, recon, ay0};
+	const long long rows = stage_ws ? fd[gosde::F_ROWS] : 0, np = stage_g ? fd[gosde::F_NPARAMS] : 0;
+	const long long ppb = threads / lanes;
+	run_blocks(B, lanes, threads, rows + np, [&](gosde::PathThread th, float* smem) {
+		gosde::revheun_backward_staged(fd, theta, ws, s, b, th, stage_ws ? smem : nullptr,
+		                               stage_g ? smem + rows * ppb : nullptr);
+	});
 }
 
 // The MLP kernels' blocks: block i of count at offsets i·(rows per path)·B.

@@ -70,17 +70,30 @@ func (e *emulator) close() error {
 func fp(b buffer) *C.float  { return (*C.float)(b.host) }
 func ip(b buffer) *C.int    { return (*C.int)(b.host) }
 func ll(n int64) C.longlong { return C.longlong(n) }
+func bl(b bool) C.longlong {
+	if b {
+		return 1
+	}
+	return 0
+}
 
-func (*emulator) revheunForward(fd, theta, ws, y0, ts, hs, outidx, dw, ys buffer, B, n0, n1, N int64) error {
-	C.emu_revheun_forward(ip(fd), fp(theta), fp(ws), fp(y0), fp(ts), fp(hs), ip(outidx), fp(dw), fp(ys), ll(B), ll(n0), ll(n1), ll(N))
+func (*emulator) multiprocessors() int { return 0 }
+
+func (*emulator) revheunForward(fd, theta, ws, y0, ts, hs, outidx, dw, ys buffer, B, n0, n1, N int64, pl pathLaunch) error {
+	C.emu_revheun_forward(ip(fd), fp(theta), fp(ws), fp(y0), fp(ts), fp(hs), ip(outidx), fp(dw), fp(ys), ll(B), ll(n0), ll(n1), ll(N),
+		ll(int64(pl.lanes)), ll(int64(pl.threads)), bl(pl.stageWS))
 	return nil
 }
 
-func (*emulator) revheunBackward(fd, theta, ws, ts, hs, outidx, dw, ys, cot, gtheta, adw, recon, ay0 buffer, B, n0, n1, N int64) error {
+func (*emulator) revheunBackward(fd, theta, ws, ts, hs, outidx, dw, ys, cot, gtheta, adw, recon, ay0 buffer, B, n0, n1, N int64, pl pathLaunch) error {
 	C.emu_revheun_backward(ip(fd), fp(theta), fp(ws), fp(ts), fp(hs), ip(outidx), fp(dw), fp(ys), fp(cot), fp(gtheta),
-		fp(adw), fp(recon), fp(ay0), ll(B), ll(n0), ll(n1), ll(N))
+		fp(adw), fp(recon), fp(ay0), ll(B), ll(n0), ll(n1), ll(N), ll(int64(pl.lanes)), ll(int64(pl.threads)), bl(pl.stageWS), bl(pl.stageG))
 	return nil
 }
+
+// setLaneOrder makes the emulator run a path's lanes in reverse order at every
+// barrier (tests run both orders: each catches a different missing barrier).
+func setLaneOrder(reverse bool) { C.emu_set_lane_order(bl(reverse)) }
 
 func (*emulator) mlpForward(md, theta, x, act, y buffer, count, B int64) error {
 	C.emu_mlp_forward(ip(md), fp(theta), fp(x), fp(act), fp(y), ll(count), ll(B))

@@ -10,12 +10,15 @@ extern "C" {
 // The SHA-256 of the kernel sources this emulator was compiled from.
 const char* emu_kernels_sha256(void);
 
+// The lanes of a path run in reverse order at each barrier when reverse is nonzero.
+void emu_set_lane_order(long long reverse);
 void emu_revheun_forward(const int* fd, const float* theta, float* ws, const float* y0, const float* ts,
                          const float* hs, const int* outidx, const float* dw, float* ys, long long B, long long n0,
-                         long long n1, long long N);
+                         long long n1, long long N, long long lanes, long long threads, long long stage_ws);
 void emu_revheun_backward(const int* fd, const float* theta, float* ws, const float* ts, const float* hs,
                           const int* outidx, const float* dw, const float* ys, const float* cot, float* gtheta,
-                          float* adw, float* recon, float* ay0, long long B, long long n0, long long n1, long long N);
+                          float* adw, float* recon, float* ay0, long long B, long long n0, long long n1, long long N,
+                          long long lanes, long long threads, long long stage_ws, long long stage_g);
 void emu_mlp_forward(const int* md, const float* theta, float* x, float* act, float* y, long long count, long long B);
 void emu_mlp_vjp(const int* md, const float* theta, float* x, float* act, float* cot, float* ax, float* gtheta,
                  float* tmp, long long nparams, long long count, long long B);

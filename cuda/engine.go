@@ -14,6 +14,7 @@ type Engine struct {
 	pool   pool
 	closed bool
 	chunk  int // bytes of increments per chunk; 0: defaultChunkBytes
+	lanes  int // threads per path in the reversible-Heun kernels; 0: autoLanes
 }
 
 func (e *Engine) chunkBytes() int {

@@ -41,6 +41,74 @@ type ganLoss struct {
 	score, meanBuf, aScore, aHs    buffer
 	adw, aH0, axs, ayfake          buffer
 	aXs, aX0, tmp                  buffer
+
+	ahead [2]prefetch // increments of coming steps' generator motions (Prefetch)
+	next  int         // the slot the next Prefetch fills
+	hits  int         // steps whose increments were prefetched (tests)
+}
+
+// prefetch is one coming step's generator increments, drawn on another goroutine
+// while the device computes the steps before (the host would otherwise wait for the
+// device, and the device for the host's Brownian Interval at the start of each step).
+type prefetch struct {
+	mo   brownian.Motion
+	buf  []float32
+	qbuf []float64
+	done chan error // closed when buf is ready, after err is set
+	err  error
+}
+
+// wait returns once the slot's drawing (if any) has finished.
+func (p *prefetch) wait() {
+	if p.done != nil {
+		<-p.done
+	}
+}
+
+// Prefetch starts drawing mo's increments for every step of the generator's solve;
+// see host.GANLoss. Only when they fit the device's buffer of increments at once
+// (otherwise the solve streams them in chunks and re-queries them backwards).
+func (l *ganLoss) Prefetch(mo brownian.Motion) {
+	if mo == nil || mo.Batch() != l.B || mo.Dim() != l.gen.m || l.gen.chunk < l.gen.N {
+		return
+	}
+	p := &l.ahead[l.next]
+	l.next = (l.next + 1) % len(l.ahead)
+	p.wait()
+	f := l.gen
+	if p.buf == nil {
+		p.buf = make([]float32, f.N*f.m*f.B)
+		p.qbuf = make([]float64, f.m*f.B)
+	}
+	p.mo, p.err = mo, nil
+	done := make(chan error)
+	p.done = done
+	go func() {
+		defer close(done)
+		if pl, ok := mo.(brownian.Planner); ok {
+			_ = pl.PlanGrid(f.grid.Plan) // a refused plan only costs speed
+		}
+		p.err = f.grid.MotionIncrements(mo, 0, f.N, false, p.qbuf, p.buf)
+	}()
+}
+
+// prefetched returns mo's increments if Prefetch drew them (nil otherwise), and
+// forgets them: a slot serves one step.
+func (l *ganLoss) prefetched(mo brownian.Motion) []float32 {
+	for i := range l.ahead {
+		p := &l.ahead[i]
+		if p.mo == nil || !sameMotion(p.mo, mo) {
+			continue
+		}
+		p.wait()
+		p.mo = nil
+		if p.err != nil {
+			return nil // drawn again, unprefetched, by the solve, which reports the error
+		}
+		l.hits++
+		return p.buf
+	}
+	return nil
 }
 
 var _ host.GANLoss = (*ganLoss)(nil)
@@ -311,7 +379,7 @@ func (l *ganLoss) run(gp, dp buffer, mo brownian.Motion, grad bool, genScale flo
 	// paths, discriminator, scores, the two means.
 	steps := []func() error{
 		func() error { return be.mlpForward(l.gInitD, gp, l.v, l.gInitAct, l.x0, 1, B64) },
-		func() error { return l.gen.forward(gp.offset(l.gOff[1]), l.x0, l.gys, drive{mo: mo}) },
+		func() error { return l.gen.forward(gp.offset(l.gOff[1]), l.x0, l.gys, drive{mo: mo, pre: l.prefetched(mo)}) },
 		func() error { return be.mlpForward(l.gReadD, gp, l.gys, l.gReadAct, l.yfake, T64, B64) },
 		func() error { return be.ganControl(l.tsOut, l.yfake, l.yreal, l.xs, T64, C64, B64) },
 		func() error { return be.mlpForward(l.dInitD, dp, l.xs, l.dInitAct, l.h0, 1, B2) },
@@ -373,6 +441,9 @@ func (l *ganLoss) run(gp, dp buffer, mo brownian.Motion, grad bool, genScale flo
 
 // Close returns the loss's device memory to the engine's pool.
 func (l *ganLoss) Close() error {
+	for i := range l.ahead {
+		l.ahead[i].wait()
+	}
 	release(l.e, &l.bufs)
 	for _, f := range []*fieldSolve{l.gen, l.disc} {
 		if f != nil {

@@ -3,6 +3,7 @@
 package cuda
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -32,7 +33,22 @@ func newLatent(t *testing.T, eng host.Engine, data *dataset.Paths) *latent.Model
 // The latent SDE's posterior solved on the GPU engine trains like the CPU engine's, up
 // to float rounding: the losses of the first steps (each computed before its update)
 // and the network after them.
+// With 4 lanes per path (the emulator's lanes in both orders) the KL channel's sum
+// over the lanes is checked too.
 func TestLatentStepsAgreeWithCPUEngine(t *testing.T) {
+	defer func(l int) { gpu.lanes = l }(gpu.lanes)
+	defer setLaneOrder(false)
+	for _, c := range []struct {
+		lanes   int
+		reverse bool
+	}{{0, false}, {4, false}, {4, true}} {
+		gpu.lanes = c.lanes
+		setLaneOrder(c.reverse)
+		t.Run(fmt.Sprintf("lanes%d/reverse-%v", c.lanes, c.reverse), latentStepsAgree)
+	}
+}
+
+func latentStepsAgree(t *testing.T) {
 	data := dataset.OU(200, 4)
 	data.Times = data.Times[:16]
 	vals := make([]float64, 0, data.N*16)

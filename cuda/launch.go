@@ -47,6 +47,11 @@ func gridFor(n, threads int64) int { return int((n + threads - 1) / threads) }
 // argument as one 8-byte slot, so the typed wrappers below pass only device pointers,
 // int64 and float64 (as its bits): never structs, never 4-byte values.
 func (d *device) launch(name string, blocks, threads int, args ...uint64) error {
+	return d.launchShared(name, blocks, threads, 0, args...)
+}
+
+// launchShared is launch with sharedBytes of dynamic shared memory per block.
+func (d *device) launchShared(name string, blocks, threads, sharedBytes int, args ...uint64) error {
 	if blocks == 0 {
 		return nil
 	}
@@ -54,7 +59,7 @@ func (d *device) launch(name string, blocks, threads int, args ...uint64) error 
 	for i := range args {
 		ptrs[i] = unsafe.Pointer(&args[i])
 	}
-	if err := d.fns[name].Launch(blocks, 1, 1, threads, 1, 1, 0, d.stream, ptrs); err != nil {
+	if err := d.fns[name].Launch(blocks, 1, 1, threads, 1, 1, sharedBytes, d.stream, ptrs); err != nil {
 		return wrap("launching "+name, err)
 	}
 	return nil
@@ -69,16 +74,19 @@ func b64(b bool) uint64 {
 	return 0
 }
 
-func (d *device) revheunForward(fd, theta, ws, y0, ts, hs, outidx, dw, ys buffer, B, n0, n1, N int64) error {
-	return d.launch(kRevHeunForward, gridFor(B, int64(d.pathThreads(B))), d.pathThreads(B),
+func (d *device) multiprocessors() int { return d.sms }
+
+func (d *device) revheunForward(fd, theta, ws, y0, ts, hs, outidx, dw, ys buffer, B, n0, n1, N int64, pl pathLaunch) error {
+	return d.launchShared(kRevHeunForward, gridFor(B, int64(pl.threads/pl.lanes)), pl.threads, pl.sharedBytes,
 		p64(fd), p64(theta), p64(ws), p64(y0), p64(ts), p64(hs), p64(outidx), p64(dw), p64(ys),
-		uint64(B), uint64(n0), uint64(n1), uint64(N))
+		uint64(B), uint64(n0), uint64(n1), uint64(N), uint64(pl.lanes), b64(pl.stageWS))
 }
 
-func (d *device) revheunBackward(fd, theta, ws, ts, hs, outidx, dw, ys, cot, gtheta, adw, recon, ay0 buffer, B, n0, n1, N int64) error {
-	return d.launch(kRevHeunBackward, gridFor(B, int64(d.pathThreads(B))), d.pathThreads(B),
+func (d *device) revheunBackward(fd, theta, ws, ts, hs, outidx, dw, ys, cot, gtheta, adw, recon, ay0 buffer, B, n0, n1, N int64, pl pathLaunch) error {
+	return d.launchShared(kRevHeunBackward, gridFor(B, int64(pl.threads/pl.lanes)), pl.threads, pl.sharedBytes,
 		p64(fd), p64(theta), p64(ws), p64(ts), p64(hs), p64(outidx), p64(dw), p64(ys), p64(cot),
-		p64(gtheta), p64(adw), p64(recon), p64(ay0), uint64(B), uint64(n0), uint64(n1), uint64(N))
+		p64(gtheta), p64(adw), p64(recon), p64(ay0), uint64(B), uint64(n0), uint64(n1), uint64(N),
+		uint64(pl.lanes), b64(pl.stageWS), b64(pl.stageG))
 }
 
 func (d *device) mlpForward(md, theta, x, act, y buffer, count, B int64) error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 
 	"github.com/gosde/gosde/brownian"
 	"github.com/gosde/gosde/host"
@@ -32,6 +33,9 @@ func fieldLayout(spec host.FieldSpec) (*kernels.Field, error) {
 type drive struct {
 	mo brownian.Motion
 	xs buffer
+	// pre, when not nil, holds mo's increments for every step, already drawn (the
+	// layout of a chunk of all N steps).
+	pre []float32
 }
 
 // fieldSolve is the device side of one field's reversible-Heun solve at one batch
@@ -45,6 +49,11 @@ type fieldSolve struct {
 	field                *kernels.Field
 	grid                 *kernels.Grid
 	d, m, B, N, T, chunk int
+	fwd, bwd             pathLaunch
+	// dwFrom is the motion whose increments for every step dw[0] holds, when the
+	// forward pass left them there (a solve in one chunk): the adjoint then uses them
+	// instead of asking the Brownian Interval again.
+	dwFrom brownian.Motion
 
 	desc, ts, hs, outidx, interval, steps, first buffer
 	ws, recon, recmax                            buffer
@@ -75,6 +84,9 @@ func release(e *Engine, bufs *[]buffer) {
 func newFieldSolve(e *Engine, field *kernels.Field, grid *kernels.Grid, B int) (*fieldSolve, error) {
 	f := &fieldSolve{be: e.be, field: field, grid: grid, d: field.Dim, m: field.NoiseDim, B: B, N: grid.Steps(), T: len(grid.Plan.Ts)}
 	f.chunk = max(1, min(f.N, e.chunkBytes()/(4*B*f.m)))
+	sms := e.be.multiprocessors()
+	f.fwd = planPaths(field, B, sms, e.lanes, false)
+	f.bwd = planPaths(field, B, sms, e.lanes, true)
 	for i := range f.dwHost {
 		f.dwHost[i] = make([]float32, f.chunk*f.m*B)
 	}
@@ -121,6 +133,9 @@ func (f *fieldSolve) increments(k, n0, n1 int, reverse bool, dr drive) error {
 	if dr.mo == nil {
 		return f.be.controlIncrements(dr.xs, f.dw[k], f.interval, f.steps, int64(f.m), int64(f.B), int64(n0), int64(n1))
 	}
+	if dr.pre != nil {
+		return upload(f.be, f.dw[k], dr.pre[n0*f.m*f.B:n1*f.m*f.B])
+	}
 	h := f.dwHost[k][:(n1-n0)*f.m*f.B]
 	if err := f.grid.MotionIncrements(dr.mo, n0, n1, reverse, f.qbuf, h); err != nil {
 		return err
@@ -131,19 +146,23 @@ func (f *fieldSolve) increments(k, n0, n1 int, reverse bool, dr drive) error {
 // forward solves from y0 (d×B) with parameters theta, writing the outputs into ys
 // (len(Ts)×d×B).
 func (f *fieldSolve) forward(theta, y0, ys buffer, dr drive) error {
-	if pl, ok := dr.mo.(brownian.Planner); ok {
+	if pl, ok := dr.mo.(brownian.Planner); ok && dr.pre == nil {
 		// A refused plan only costs speed: the Interval then answers unplanned.
 		_ = pl.PlanGrid(f.grid.Plan)
 	}
 	B, N := int64(f.B), int64(f.N)
+	f.dwFrom = nil
 	for c, n0 := 0, 0; n0 < f.N; c, n0 = c+1, n0+f.chunk {
 		n1 := min(n0+f.chunk, f.N)
 		if err := f.increments(c%2, n0, n1, false, dr); err != nil {
 			return err
 		}
-		if err := f.be.revheunForward(f.desc, theta, f.ws, y0, f.ts, f.hs, f.outidx, f.dw[c%2], ys, B, int64(n0), int64(n1), N); err != nil {
+		if err := f.be.revheunForward(f.desc, theta, f.ws, y0, f.ts, f.hs, f.outidx, f.dw[c%2], ys, B, int64(n0), int64(n1), N, f.fwd); err != nil {
 			return err
 		}
+	}
+	if dr.mo != nil && f.chunk >= f.N {
+		f.dwFrom = dr.mo
 	}
 	return nil
 }
@@ -161,15 +180,17 @@ func (f *fieldSolve) backward(theta, ys, cot, gtheta, adw, ay0 buffer, dr drive)
 	c := 0
 	for n1 := f.N; n1 > 0; n1 -= f.chunk {
 		n0 := max(0, n1-f.chunk)
-		if err := f.increments(c%2, n0, n1, true, dr); err != nil {
-			return nil, err
+		if !sameMotion(dr.mo, f.dwFrom) {
+			if err := f.increments(c%2, n0, n1, true, dr); err != nil {
+				return nil, err
+			}
 		}
 		a := adw
 		if !a.null() {
 			a = a.offset(n0 * f.m * f.B)
 		}
 		if err := f.be.revheunBackward(f.desc, theta, f.ws, f.ts, f.hs, f.outidx, f.dw[c%2], ys, cot, gtheta, a, f.recon, ay0,
-			B, int64(n0), int64(n1), N); err != nil {
+			B, int64(n0), int64(n1), N, f.bwd); err != nil {
 			return nil, err
 		}
 		c++
@@ -179,6 +200,15 @@ func (f *fieldSolve) backward(theta, ys, cot, gtheta, adw, ay0 buffer, dr drive)
 	}
 	recon := make([]float32, f.T)
 	return recon, download(f.be, recon, f.recmax)
+}
+
+// sameMotion reports whether a and b are the same motion (a caller's Motion of a
+// type that == cannot compare is never the same).
+func sameMotion(a, b brownian.Motion) bool {
+	if a == nil || b == nil || !reflect.TypeOf(a).Comparable() {
+		return false
+	}
+	return a == b
 }
 
 // gpuSolver is the GPU engine's host.Solver: a fieldSolve with its inputs and outputs

@@ -19,7 +19,8 @@ func (e *engine[F]) lossGradDevice(b int, gp, dp []F, vSeed, bmSeed uint64, grad
 	if err != nil {
 		return math.NaN(), fmt.Errorf("gan: %w", err)
 	}
-	v, real, mo, err := e.deviceInputs(b, vSeed, bmSeed)
+	v, real := e.deviceInputs(b, vSeed)
+	mo, err := e.trainMotion(b, bmSeed)
 	if err != nil {
 		return math.NaN(), err
 	}
@@ -39,10 +40,11 @@ func (e *engine[F]) ganSpec() host.GANSpec {
 		GenInitial: e.gInit, GenReadout: e.gRead, DiscInitial: e.dInit, DiscReadout: e.dRead}
 }
 
-// deviceInputs draws what a device-side loss needs of the host for b paths: the
-// initial noise, the real paths (already in the data channels of the second half of
-// the control, see realSlot) time-major, and the generator's Brownian motion.
-func (e *engine[F]) deviceInputs(b int, vSeed, bmSeed uint64) (v, real []float32, mo *brownian.Interval, err error) {
+// deviceInputs draws what a device-side loss needs of the host for b paths besides
+// the generator's Brownian motion (trainMotion): the initial noise and the real paths
+// (already in the data channels of the second half of the control, see realSlot)
+// time-major.
+func (e *engine[F]) deviceInputs(b int, vSeed uint64) (v, real []float32) {
 	e.ensure(b)
 	T, C := e.T, e.C
 	e.noise(b, vSeed, 0)
@@ -52,11 +54,16 @@ func (e *engine[F]) deviceInputs(b int, vSeed, bmSeed uint64) (v, real []float32
 			copy(r[(t*b+j)*C:(t*b+j+1)*C], e.realSlot(b, t, j))
 		}
 	}
-	mo, err = brownian.NewInterval(e.times[0], e.times[T-1], b, e.cfg.NoiseDim, bmSeed)
+	return f32(e.v[:b*e.cfg.InitialNoise]), f32(r)
+}
+
+// trainMotion is the generator's Brownian motion of a loss on the device.
+func (e *engine[F]) trainMotion(b int, seed uint64) (*brownian.Interval, error) {
+	mo, err := brownian.NewInterval(e.times[0], e.times[e.T-1], b, e.cfg.NoiseDim, seed)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("gan: Brownian motion: %w", err)
+		return nil, fmt.Errorf("gan: Brownian motion: %w", err)
 	}
-	return f32(e.v[:b*e.cfg.InitialNoise]), f32(r), mo, nil
+	return mo, nil
 }
 
 // deviceState is the training state of a Model whose engine runs whole steps on its
@@ -67,6 +74,10 @@ type deviceState struct {
 	fresh bool         // the device holds the host's state
 	stale bool         // the host's copies are behind the device's
 	err   error        // a failed Sync, returned by the next Step
+	// next is the generator's motion of step nextStep, handed to the engine's
+	// Prefetch by the step before.
+	next     *brownian.Interval
+	nextStep int
 }
 
 // state views the host's copies of the training state.
@@ -118,10 +129,21 @@ func (m *Model) stepDevice(k int, st StepStats) (StepStats, error) {
 		}
 		m.dev.fresh = true
 	}
-	v, real, mo, err := e.deviceInputs(b, seeds.Derive(m.cfg.Seed, streamTrainV, uint64(k)), seeds.Derive(m.cfg.Seed, streamTrainBM, uint64(k)))
+	v, real := e.deviceInputs(b, seeds.Derive(m.cfg.Seed, streamTrainV, uint64(k)))
+	mo := m.dev.next
+	if mo == nil || m.dev.nextStep != k {
+		var err error
+		if mo, err = e.trainMotion(b, seeds.Derive(m.cfg.Seed, streamTrainBM, uint64(k))); err != nil {
+			return st, err
+		}
+	}
+	// The next step's motion, drawn on the host while the device computes this step.
+	next, err := e.trainMotion(b, seeds.Derive(m.cfg.Seed, streamTrainBM, uint64(k+1)))
 	if err != nil {
 		return st, err
 	}
+	m.dev.next, m.dev.nextStep = next, k+1
+	m.dev.loss.Prefetch(next)
 	up := host.GANUpdate{Gen: adadeltaUpdate(m.gOpt.Config()), Disc: adadeltaUpdate(m.dOpt.Config()),
 		Clip: e.discWeightRanges(), Average: k > m.cfg.SWAFrom(), AverageCount: m.gSWA.N()}
 	ds, err := m.dev.loss.Step(v, real, mo, up)

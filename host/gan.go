@@ -53,6 +53,12 @@ type GANLoss interface {
 	// Adadelta on both networks (the generator ascending the loss), clipping of the
 	// discriminator's weights and, when up.Average, the weight averages.
 	Step(v, real []float32, mo brownian.Motion, up GANUpdate) (GANLossStats, error)
+	// Prefetch names the Brownian motion of a coming Step, so that the engine may
+	// draw its increments on the host while the device computes the steps before:
+	// the caller must not use mo itself until it passes it to Step (or to Prefetch
+	// again, which forgets the oldest). The results do not change, only when the
+	// host does the work.
+	Prefetch(mo brownian.Motion)
 
 	Close() error
 }

@@ -29,6 +29,63 @@ struct Vec {
 	GOSDE_MEMBER Vec row(int r) const { return Vec{p + (long long)r * s, s}; }
 };
 
+#ifndef __CUDACC__
+// lane_sync_hook is the CPU's stand-in for the GPU's lane barrier: the emulator sets
+// it while it runs the lanes of a path as coroutines (each barrier hands over to the
+// next lane); with one lane per path it is never called.
+inline void (*lane_sync_hook)(void) = nullptr;
+#endif
+
+// Lanes is the group of threads that work on one path: lane `lane` of `n` takes every
+// n-th element of each per-path loop (GOSDE_LANE_LOOP), and sync() is the barrier that
+// must separate a write by one lane from a read of the same element by another. n is
+// a power of two of at most 32 and a group never spans two warps, so on the GPU the
+// barrier is __syncwarp over the warp's live lanes: every group of a warp runs the
+// same sequence of steps, whatever its path's data. With one lane (the harness, and
+// one thread per path) every element has one owner and sync() does nothing.
+struct Lanes {
+	int lane, n;
+	unsigned mask;
+	GOSDE_MEMBER void sync() const {
+		if (n == 1) return;
+#if defined(__CUDA_ARCH__)
+		__syncwarp(mask);
+#elif !defined(__CUDACC__)
+		lane_sync_hook();
+#endif
+	}
+};
+
+GOSDE_HD Lanes one_lane() { return Lanes{0, 1, 0xffffffffu}; }
+
+#define GOSDE_LANE_LOOP(lanes_, i_, count_) for (int i_ = (lanes_).lane; i_ < (count_); i_ += (lanes_).n)
+
+// lanes_sum returns, in every lane, the sum of the lanes' x in lane order (the same
+// order on the GPU and the CPU, so the same bits). scratch holds a row per lane.
+GOSDE_HD float lanes_sum(const Lanes& L, float x, Vec scratch) {
+	if (L.n == 1) return x;
+	scratch[L.lane] = x;
+	L.sync();
+	float s = 0.0f;
+	for (int l = 0; l < L.n; l++) s += scratch[l];
+	L.sync();
+	return s;
+}
+
+// lanes_max is lanes_sum for the largest value, NaN winning as in the Go engine.
+GOSDE_HD float lanes_max(const Lanes& L, float x, Vec scratch) {
+	if (L.n == 1) return x;
+	scratch[L.lane] = x;
+	L.sync();
+	float m = scratch[0];
+	for (int l = 1; l < L.n; l++) {
+		const float v = scratch[l];
+		m = v > m || v != v ? v : m;
+	}
+	L.sync();
+	return m;
+}
+
 // Activations, numbered as nn.Activation in Go.
 enum Act { ACT_LIPSWISH = 0, ACT_TANH = 1, ACT_SOFTPLUS = 2, ACT_SIGMOID = 3, ACT_RELU = 4, ACT_IDENTITY = 5 };
 

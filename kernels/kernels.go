@@ -112,8 +112,13 @@ const (
 	fCH
 	fCG
 	fActH
+	fLane
 	fHeader
 )
+
+// MaxLanes is the most threads that work on one path (GOSDE_MAX_LANES): the rows the
+// workspace keeps for the lanes' partial sums.
+const MaxLanes = 32
 
 // Field kinds (revheun.cuh's FieldKind).
 const (
@@ -131,6 +136,23 @@ type Field struct {
 	Dim, NoiseDim, NumParams int
 	// Rows is the workspace rows per path: the workspace holds Rows·batch floats.
 	Rows int
+	// Hidden is the widest hidden layer of the field's networks (a network without
+	// one counts its output): the elements of the loops that cost the most, which the
+	// lanes of a path share out.
+	Hidden int
+}
+
+// hiddenWidth is the widest hidden layer of m, or its output without one.
+func hiddenWidth(m *nn.MLP) int {
+	ls := m.Layers()
+	if len(ls) == 1 {
+		return ls[0].Out
+	}
+	w := 0
+	for _, l := range ls[:len(ls)-1] {
+		w = max(w, l.Out)
+	}
+	return w
 }
 
 // NewField lays out the field dY = f(t,Y)dt + g(t,Y)∘dW with f = drift([t, y]) (nil:
@@ -182,15 +204,21 @@ func NewField(dim, noiseDim int, noise solver.Noise, drift, diffusion *nn.MLP) (
 	nparams += diffusion.NumParams()
 	tmp = max(tmp, 2*int(gd[mlpMaxW]))
 
-	// Workspace rows, in the order of revheun.cuh's F_Y … F_TMP.
+	// Workspace rows, in the order of revheun.cuh's F_Y … F_TMP, then F_LANE.
 	sizes := []int{dim, dim, dim, glen, dim, dim, dim, noiseDim, dim, glen, dim, actF, int(gd[mlpActRows]), tmp}
 	row := 0
 	for i, n := range sizes {
 		desc[fY+i] = int32(row)
 		row += n
 	}
+	desc[fLane] = int32(row)
+	row += MaxLanes
 	desc[fNParams], desc[fRows] = int32(nparams), int32(row)
-	return &Field{Desc: desc, Dim: dim, NoiseDim: noiseDim, NumParams: nparams, Rows: row}, nil
+	hidden := hiddenWidth(diffusion)
+	if drift != nil {
+		hidden = max(hidden, hiddenWidth(drift))
+	}
+	return &Field{Desc: desc, Dim: dim, NoiseDim: noiseDim, NumParams: nparams, Rows: row, Hidden: hidden}, nil
 }
 
 // NewLatentField lays out the latent SDE's posterior (package latent) on the state
@@ -215,7 +243,7 @@ func NewLatentField(d, k int, f, h, g *nn.MLP, sigMin, sigSpan float64) (*Field,
 		entry int
 		m     *nn.MLP
 	}{{fDrift, f}, {fPrior, h}, {fDiff, g}}
-	base, tmp := 0, 0
+	base, tmp, hidden := 0, 0, 0
 	act := make([]int, 3)
 	for i, n := range descs {
 		md := MLPDesc(n.m, base, true)
@@ -224,6 +252,7 @@ func NewLatentField(d, k int, f, h, g *nn.MLP, sigMin, sigSpan float64) (*Field,
 		base += n.m.NumParams()
 		act[i] = int(md[mlpActRows])
 		tmp = max(tmp, 2*int(md[mlpMaxW]))
+		hidden = max(hidden, hiddenWidth(n.m))
 	}
 	// Workspace rows: the solver's (F_Y … F_TMP), then F_H … F_ACTH.
 	rows := []struct {
@@ -231,6 +260,7 @@ func NewLatentField(d, k int, f, h, g *nn.MLP, sigMin, sigSpan float64) (*Field,
 	}{
 		{fY, D}, {fZ, D}, {fF, D}, {fG, D}, {fAY, D}, {fAZ, D}, {fW, D}, {fDWP, D}, {fAF, D}, {fAG, D}, {fS, D},
 		{fActF, act[0]}, {fActG, act[2]}, {fTmp, tmp}, {fH, d}, {fSig, d}, {fCF, d}, {fCH, d}, {fCG, d}, {fActH, act[1]},
+		{fLane, MaxLanes},
 	}
 	row := 0
 	for _, r := range rows {
@@ -238,7 +268,7 @@ func NewLatentField(d, k int, f, h, g *nn.MLP, sigMin, sigSpan float64) (*Field,
 		row += r.n
 	}
 	desc[fNParams], desc[fRows] = int32(base), int32(row)
-	return &Field{Desc: desc, Dim: D, NoiseDim: D, NumParams: base, Rows: row}, nil
+	return &Field{Desc: desc, Dim: D, NoiseDim: D, NumParams: base, Rows: row, Hidden: hidden}, nil
 }
 
 // Grid is a step grid in the form the kernels read (revheun.cuh's Solve): the step

@@ -28,17 +28,20 @@ GOSDE_HD float mlp_input(const int* md, float t, Vec y, int i) {
 }
 
 // mlp_forward evaluates the MLP on [t, y] (or y), keeping every layer's pre-activation
-// z_l and activation a_l in act for mlp_vjp, and writes the output to out.
-GOSDE_HD void mlp_forward(const int* md, const float* theta, float t, Vec y, Vec act, Vec out) {
-	const int L = md[MLP_LAYERS];
+// z_l and activation a_l in act for mlp_vjp, and writes the output to out. Lane l of
+// the path's lanes computes outputs l, l + n, …: each reads the whole input, so the
+// lanes meet at a barrier before every layer.
+GOSDE_HD void mlp_forward(const int* md, const float* theta, float t, Vec y, Vec act, Vec out, Lanes L) {
+	const int nl = md[MLP_LAYERS];
 	int row = 0, prev = 0;
-	for (int l = 0; l < L; l++) {
+	for (int l = 0; l < nl; l++) {
 		const int* ly = mlp_layer(md, l);
 		const int in = ly[0], nout = ly[1], fn = ly[2];
 		const float* W = theta + ly[3];
 		const float* b = theta + ly[4];
 		Vec z = act.row(row), a = act.row(row + nout);
-		for (int o = 0; o < nout; o++) {
+		L.sync();
+		GOSDE_LANE_LOOP(L, o, nout) {
 			float s = b[o];
 			const float* w = W + (long long)o * in;
 			if (l == 0) {
@@ -53,28 +56,38 @@ GOSDE_HD void mlp_forward(const int* md, const float* theta, float t, Vec y, Vec
 		prev = row + nout;
 		row += 2 * nout;
 	}
-	const int nout = mlp_layer(md, L - 1)[1];
+	const int nout = mlp_layer(md, nl - 1)[1];
 	Vec a = act.row(prev);
-	for (int o = 0; o < nout; o++) out[o] = a[o];
+	GOSDE_LANE_LOOP(L, o, nout) out[o] = a[o];
+	L.sync();
+}
+
+GOSDE_HD void mlp_forward(const int* md, const float* theta, float t, Vec y, Vec act, Vec out) {
+	mlp_forward(md, theta, t, y, act, out, one_lane());
 }
 
 // mlp_vjp adds, for the evaluation recorded in act at (t, y), the cotangent cot of the
 // output pulled back to y into ay (when ay.p is not null) and to the parameters into
 // gtheta (this path's own accumulator, in theta's layout). tmp holds 2·MAXW rows.
-GOSDE_HD void mlp_vjp(const int* md, const float* theta, float t, Vec y, Vec act, Vec cot, Vec ay, Vec gtheta, Vec tmp) {
-	const int L = md[MLP_LAYERS];
+// Lane l owns rows l, l + n, … of every layer's weights (their cotangents are its
+// alone, so no two lanes add to one element) and inputs l, l + n, … of the cotangent
+// it passes down, which is the same split as the layer below's outputs.
+GOSDE_HD void mlp_vjp(const int* md, const float* theta, float t, Vec y, Vec act, Vec cot, Vec ay, Vec gtheta, Vec tmp,
+                      Lanes L) {
+	const int nl = md[MLP_LAYERS];
 	const int maxw = md[MLP_MAXW];
 	Vec delta = tmp, next = tmp.row(maxw);
 	// Rows of layer l's z and a: layers are stored one after the other, 2·out each.
 	int row = md[MLP_ACT_ROWS];
+	L.sync();
 	{
-		const int* ly = mlp_layer(md, L - 1);
+		const int* ly = mlp_layer(md, nl - 1);
 		const int nout = ly[1], fn = ly[2];
 		row -= 2 * nout;
 		Vec z = act.row(row), a = act.row(row + nout);
-		for (int o = 0; o < nout; o++) delta[o] = cot[o] * act_deriv(fn, z[o], a[o]);
+		GOSDE_LANE_LOOP(L, o, nout) delta[o] = cot[o] * act_deriv(fn, z[o], a[o]);
 	}
-	for (int l = L - 1; l >= 0; l--) {
+	for (int l = nl - 1; l >= 0; l--) {
 		const int* ly = mlp_layer(md, l);
 		const int in = ly[0], nout = ly[1];
 		const float* W = theta + ly[3];
@@ -84,12 +97,13 @@ GOSDE_HD void mlp_vjp(const int* md, const float* theta, float t, Vec y, Vec act
 			const int pin = lp[1], pfn = lp[2];
 			const int prow = row - 2 * pin;
 			Vec zp = act.row(prow), ap = act.row(prow + pin);
-			for (int o = 0; o < nout; o++) {
+			GOSDE_LANE_LOOP(L, o, nout) {
 				const float d = delta[o];
 				gb[o] += d;
 				for (int i = 0; i < in; i++) gW[o * in + i] += d * ap[i];
 			}
-			for (int i = 0; i < in; i++) {
+			L.sync();
+			GOSDE_LANE_LOOP(L, i, in) {
 				float s = 0.0f;
 				for (int o = 0; o < nout; o++) s += W[(long long)o * in + i] * delta[o];
 				next[i] = s * act_deriv(pfn, zp[i], ap[i]);
@@ -99,14 +113,15 @@ GOSDE_HD void mlp_vjp(const int* md, const float* theta, float t, Vec y, Vec act
 			next = sw;
 			row = prow;
 		} else {
-			for (int o = 0; o < nout; o++) {
+			GOSDE_LANE_LOOP(L, o, nout) {
 				const float d = delta[o];
 				gb[o] += d;
 				for (int i = 0; i < in; i++) gW[o * in + i] += d * mlp_input(md, t, y, i);
 			}
 			if (ay.p) {
 				const int ht = md[MLP_HAS_T];
-				for (int k = 0; k < md[MLP_IN_Y]; k++) {
+				L.sync();
+				GOSDE_LANE_LOOP(L, k, md[MLP_IN_Y]) {
 					float s = 0.0f;
 					for (int o = 0; o < nout; o++) s += W[(long long)o * in + ht + k] * delta[o];
 					ay[k] += s;
@@ -114,6 +129,11 @@ GOSDE_HD void mlp_vjp(const int* md, const float* theta, float t, Vec y, Vec act
 			}
 		}
 	}
+	L.sync();
+}
+
+GOSDE_HD void mlp_vjp(const int* md, const float* theta, float t, Vec y, Vec act, Vec cot, Vec ay, Vec gtheta, Vec tmp) {
+	mlp_vjp(md, theta, t, y, act, cot, ay, gtheta, tmp, one_lane());
 }
 
 } // namespace gosde
