@@ -379,7 +379,9 @@ func (l *ganLoss) run(gp, dp buffer, mo brownian.Motion, grad bool, genScale flo
 	// paths, discriminator, scores, the two means.
 	steps := []func() error{
 		func() error { return be.mlpForward(l.gInitD, gp, l.v, l.gInitAct, l.x0, 1, B64) },
-		func() error { return l.gen.forward(gp.offset(l.gOff[1]), l.x0, l.gys, drive{mo: mo, pre: l.prefetched(mo)}) },
+		func() error {
+			return l.gen.forward(gp.offset(l.gOff[1]), l.x0, l.gys, drive{mo: mo, pre: l.prefetched(mo)})
+		},
 		func() error { return be.mlpForward(l.gReadD, gp, l.gys, l.gReadAct, l.yfake, T64, B64) },
 		func() error { return be.ganControl(l.tsOut, l.yfake, l.yreal, l.xs, T64, C64, B64) },
 		func() error { return be.mlpForward(l.dInitD, dp, l.xs, l.dInitAct, l.h0, 1, B2) },
