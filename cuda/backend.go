@@ -47,7 +47,9 @@ type backend interface {
 	multiprocessors() int
 	revheunForward(fd, theta, ws, y0, ts, hs, outidx, dw, ys buffer, B, n0, n1, N int64, pl pathLaunch) error
 	revheunBackward(fd, theta, ws, ts, hs, outidx, dw, ys, cot, gtheta, adw, recon, ay0 buffer, B, n0, n1, N int64, pl pathLaunch) error
-	// mlpForward and mlpVJP apply one MLP to count consecutive blocks of B paths.
+	// mlpForward and mlpVJP apply one MLP to count consecutive blocks of B paths;
+	// mlpVJP writes the parameter cotangents of every path of every block (parameter
+	// j of block i, path p at j·count·B + i·B + p) and needs tmp of 2·MAXW·count·B.
 	mlpForward(md, theta, x, act, y buffer, count, B int64) error
 	mlpVJP(md, theta, x, act, cot, ax, gtheta, tmp buffer, nparams, count, B int64) error
 	ganControl(ts, yfake, yreal, xs buffer, T, C, B int64) error

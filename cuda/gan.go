@@ -30,6 +30,10 @@ type ganLoss struct {
 	bufs                           []buffer
 
 	gInitD, gReadD, dInitD, dReadD buffer // MLP descriptors (absolute offsets)
+	// gReadD0 is the generator readout's descriptor with its parameters from 0, for
+	// its VJP at every output time, whose parameter cotangents per path and time
+	// (gReadG, gReadN rows of T·B) gosde_sum_rows reduces over both at once.
+	gReadD0, gReadG buffer
 	gp, dp, gg, dg, gsum, dsum     buffer // parameters (the device-held state), per-path gradients, gradients
 	gpIn, dpIn                     buffer // parameters given to LossGrad
 	gSq, gAcc, dSq, dAcc           buffer // Adadelta's accumulators
@@ -174,21 +178,23 @@ func (l *ganLoss) allocate(spec host.GANSpec, prob host.Problem) error {
 	B, T, C, I, H, dc := l.B, l.T, l.C, l.I, l.H, l.dc
 	Hd := spec.Discriminator.Dim
 	N := l.gen.N
-	descs := [4][]int32{
+	descs := [5][]int32{
 		kernels.MLPDesc(spec.GenInitial, l.gOff[0], false), kernels.MLPDesc(spec.GenReadout, l.gOff[2], false),
 		kernels.MLPDesc(spec.DiscInitial, l.dOff[0], false), kernels.MLPDesc(spec.DiscReadout, l.dOff[2], false),
+		kernels.MLPDesc(spec.GenReadout, 0, false),
 	}
 	rows := func(m *nn.MLP) (int, int) { return kernels.MLPRows(m) }
 	giA, giT := rows(spec.GenInitial)
 	grA, grT := rows(spec.GenReadout)
 	diA, diT := rows(spec.DiscInitial)
 	drA, drT := rows(spec.DiscReadout)
-	tmpRows := max(giT, grT, diT, drT)
+	tmpRows := max(giT*B, grT*T*B, diT*2*B, drT*2*B)
 	for _, a := range []struct {
 		b *buffer
 		n int
 	}{
 		{&l.gInitD, len(descs[0])}, {&l.gReadD, len(descs[1])}, {&l.dInitD, len(descs[2])}, {&l.dReadD, len(descs[3])},
+		{&l.gReadD0, len(descs[4])}, {&l.gReadG, l.gReadN * T * B},
 		{&l.gp, l.pg}, {&l.dp, l.pd}, {&l.gpIn, l.pg}, {&l.dpIn, l.pd}, {&l.gSq, l.pg}, {&l.gAcc, l.pg},
 		{&l.dSq, l.pd}, {&l.dAcc, l.pd}, {&l.gAvg, l.pg}, {&l.dAvg, l.pd}, {&l.check, 2}, {&l.gg, l.pg * B}, {&l.dg, l.pd * 2 * B}, {&l.gsum, l.pg}, {&l.dsum, l.pd},
 		{&l.tsOut, T}, {&l.v, I * B}, {&l.gInitAct, giA * B}, {&l.x0, H * B}, {&l.gys, T * H * B},
@@ -196,7 +202,7 @@ func (l *ganLoss) allocate(spec host.GANSpec, prob host.Problem) error {
 		{&l.dInitAct, diA * 2 * B}, {&l.h0, Hd * 2 * B}, {&l.hys, T * Hd * 2 * B}, {&l.dReadAct, drA * 2 * B},
 		{&l.score, 2 * B}, {&l.meanBuf, 2}, {&l.aScore, 2 * B}, {&l.aHs, T * Hd * 2 * B},
 		{&l.adw, N * dc * 2 * B}, {&l.aH0, Hd * 2 * B}, {&l.axs, T * dc * 2 * B}, {&l.ayfake, T * C * B},
-		{&l.aXs, T * H * B}, {&l.aX0, H * B}, {&l.tmp, tmpRows * 2 * B},
+		{&l.aXs, T * H * B}, {&l.aX0, H * B}, {&l.tmp, tmpRows},
 	} {
 		var err error
 		if *a.b, err = reserve(l.e, &l.bufs, a.n); err != nil {
@@ -214,7 +220,7 @@ func (l *ganLoss) allocate(spec host.GANSpec, prob host.Problem) error {
 	}
 	be := l.e.be
 	return errors.Join(upload(be, l.gInitD, descs[0]), upload(be, l.gReadD, descs[1]), upload(be, l.dInitD, descs[2]),
-		upload(be, l.dReadD, descs[3]), upload(be, l.aScore, aScore), upload(be, l.tsOut, ts))
+		upload(be, l.dReadD, descs[3]), upload(be, l.gReadD0, descs[4]), upload(be, l.aScore, aScore), upload(be, l.tsOut, ts))
 }
 
 // LossGrad runs one loss (and gradient) on the device, with the given parameters; see
@@ -415,7 +421,8 @@ func (l *ganLoss) run(gp, dp buffer, mo brownian.Motion, grad bool, genScale flo
 			func() error { return be.ganControlVJP(l.axs, l.ayfake, T64, C64, B64) },
 			func() error { return be.zero(l.aXs, int64(T*H*B)) },
 			func() error {
-				return be.mlpVJP(l.gReadD, gp, l.gys, l.gReadAct, l.ayfake, l.aXs, l.gg, l.tmp, int64(l.gReadN), T64, B64)
+				return be.mlpVJP(l.gReadD0, gp.offset(l.gOff[2]), l.gys, l.gReadAct, l.ayfake, l.aXs, l.gReadG, l.tmp,
+					int64(l.gReadN), T64, B64)
 			},
 			func() error {
 				genRecon, err = l.gen.backward(gp.offset(l.gOff[1]), l.gys, l.aXs, l.gg.offset(l.gOff[1]*B), buffer{}, l.aX0, drive{mo: mo})
@@ -424,7 +431,10 @@ func (l *ganLoss) run(gp, dp buffer, mo brownian.Motion, grad bool, genScale flo
 			func() error {
 				return be.mlpVJP(l.gInitD, gp, l.v, l.gInitAct, l.aX0, buffer{}, l.gg, l.tmp, int64(l.gInitN), 1, B64)
 			},
-			func() error { return be.sumRows(l.gg, l.gsum, int64(l.pg), B64, genScale, false) },
+			func() error { return be.sumRows(l.gg, l.gsum, int64(l.gOff[2]), B64, genScale, false) },
+			func() error {
+				return be.sumRows(l.gReadG, l.gsum.offset(l.gOff[2]), int64(l.gReadN), T64*B64, genScale, false)
+			},
 			func() error { return be.sumRows(l.dg, l.dsum, int64(l.pd), B2, 1, false) },
 		)
 	}

@@ -90,12 +90,12 @@ func (d *device) revheunBackward(fd, theta, ws, ts, hs, outidx, dw, ys, cot, gth
 }
 
 func (d *device) mlpForward(md, theta, x, act, y buffer, count, B int64) error {
-	return d.launch(kMLPForward, gridFor(B, int64(d.pathThreads(B))), d.pathThreads(B),
+	return d.launch(kMLPForward, gridFor(count*B, int64(d.pathThreads(count*B))), d.pathThreads(count*B),
 		p64(md), p64(theta), p64(x), p64(act), p64(y), uint64(count), uint64(B))
 }
 
 func (d *device) mlpVJP(md, theta, x, act, cot, ax, gtheta, tmp buffer, nparams, count, B int64) error {
-	return d.launch(kMLPVJP, gridFor(B, int64(d.pathThreads(B))), d.pathThreads(B),
+	return d.launch(kMLPVJP, gridFor(count*B, int64(d.pathThreads(count*B))), d.pathThreads(count*B),
 		p64(md), p64(theta), p64(x), p64(act), p64(cot), p64(ax), p64(gtheta), p64(tmp), uint64(nparams), uint64(count), uint64(B))
 }
 
