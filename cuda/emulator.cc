@@ -172,12 +172,15 @@ void emu_gan_control_vjp(const float* axs, float* ayfake, long long T, long long
 
 void emu_control_increments(const float* xs, float* dw, const int* interval, const int* steps, long long m,
                             long long B, long long n0, long long n1) {
-	for (long long p = 0; p < B; p++) gosde::control_increments(xs, dw, interval, steps, (int)m, B, n0, n1, p);
+	for (long long n = n0; n < n1; n++)
+		for (long long p = 0; p < B; p++) gosde::control_increments(xs, dw, interval, steps, (int)m, B, n0, n, p);
 }
 
 void emu_chain_control(const float* adw, float* axs, const int* first, const int* steps, long long T, long long m,
                        long long B) {
-	for (long long p = 0; p < B; p++) gosde::chain_control(adw, axs, first, steps, (int)T, (int)m, B, p);
+	for (int i = 0; i < T; i++)
+		for (int j = 0; j < m; j++)
+			for (long long p = 0; p < B; p++) gosde::chain_control(adw, axs, first, steps, (int)T, (int)m, i, j, B, p);
 }
 
 void emu_sum_rows(const float* in, float* out, long long rows, long long B, double scale, long long accumulate) {

@@ -46,7 +46,7 @@ type ganLoss struct {
 	adw, aH0, axs, ayfake          buffer
 	aXs, aX0, tmp                  buffer
 
-	ahead [2]prefetch // increments of coming steps' generator motions (Prefetch)
+	ahead [3]prefetch // increments of coming steps' generator motions (Prefetch)
 	next  int         // the slot the next Prefetch fills
 	hits  int         // steps whose increments were prefetched (tests)
 }
@@ -396,7 +396,6 @@ func (l *ganLoss) run(gp, dp buffer, mo brownian.Motion, grad bool, genScale flo
 			return be.mlpForward(l.dReadD, dp, l.hys.offset((T-1)*Hd*2*B), l.dReadAct, l.score, 1, B2)
 		},
 		func() error { return be.sumRows(l.score, l.meanBuf, 2, B64, 1/float64(B), false) },
-		func() error { return download(be, l.means, l.meanBuf) },
 	}
 	if grad {
 		// Backward, in the reverse order, every network's per-path parameter
@@ -438,6 +437,9 @@ func (l *ganLoss) run(gp, dp buffer, mo brownian.Motion, grad bool, genScale flo
 			func() error { return be.sumRows(l.dg, l.dsum, int64(l.pd), B2, 1, false) },
 		)
 	}
+	// The means come back last: a copy to the host waits for the device, which would
+	// otherwise idle between the forward pass and the backward launches.
+	steps = append(steps, func() error { return download(be, l.means, l.meanBuf) })
 	for _, s := range steps {
 		if err := s(); err != nil {
 			return err

@@ -110,12 +110,14 @@ func (d *device) ganControlVJP(axs, ayfake buffer, T, C, B int64) error {
 }
 
 func (d *device) controlIncrements(xs, dw, interval, steps buffer, m, B, n0, n1 int64) error {
-	return d.launch(kControlIncr, gridFor(B, int64(d.pathThreads(B))), d.pathThreads(B),
+	n := (n1 - n0) * B
+	return d.launch(kControlIncr, gridFor(n, int64(d.pathThreads(n))), d.pathThreads(n),
 		p64(xs), p64(dw), p64(interval), p64(steps), uint64(m), uint64(B), uint64(n0), uint64(n1))
 }
 
 func (d *device) chainControl(adw, axs, first, steps buffer, T, m, B int64) error {
-	return d.launch(kChainControl, gridFor(B, int64(d.pathThreads(B))), d.pathThreads(B),
+	n := T * m * B
+	return d.launch(kChainControl, gridFor(n, int64(d.pathThreads(n))), d.pathThreads(n),
 		p64(adw), p64(axs), p64(first), p64(steps), uint64(T), uint64(m), uint64(B))
 }
 

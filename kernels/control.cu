@@ -18,17 +18,20 @@ extern "C" __global__ void gosde_gan_control_vjp(const float* axs, float* ayfake
 	gosde::gan_control_vjp(axs, ayfake, (int)T, (int)C, B, p);
 }
 
+// One thread per path and step.
 extern "C" __global__ void gosde_control_increments(const float* xs, float* dw, const int* interval,
                                                     const int* steps, long long m, long long B, long long n0,
                                                     long long n1) {
-	GOSDE_PATH;
-	if (p >= B) return;
-	gosde::control_increments(xs, dw, interval, steps, (int)m, B, n0, n1, p);
+	const long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+	if (t >= (n1 - n0) * B) return;
+	gosde::control_increments(xs, dw, interval, steps, (int)m, B, n0, n0 + t / B, t % B);
 }
 
+// One thread per path, output time and channel.
 extern "C" __global__ void gosde_chain_control(const float* adw, float* axs, const int* first, const int* steps,
                                                long long T, long long m, long long B) {
-	GOSDE_PATH;
-	if (p >= B) return;
-	gosde::chain_control(adw, axs, first, steps, (int)T, (int)m, B, p);
+	const long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+	if (t >= T * m * B) return;
+	const long long q = t / B;
+	gosde::chain_control(adw, axs, first, steps, (int)T, (int)m, (int)(q / m), (int)(q % m), B, t % B);
 }
