@@ -33,18 +33,18 @@ type ganLoss struct {
 	// gReadD0 is the generator readout's descriptor with its parameters from 0, for
 	// its VJP at every output time, whose parameter cotangents per path and time
 	// (gReadG, gReadN rows of T·B) gosde_sum_rows reduces over both at once.
-	gReadD0, gReadG buffer
-	gp, dp, gg, dg, gsum, dsum     buffer // parameters (the device-held state), per-path gradients, gradients
-	gpIn, dpIn                     buffer // parameters given to LossGrad
-	gSq, gAcc, dSq, dAcc           buffer // Adadelta's accumulators
-	gAvg, dAvg, check              buffer // weight averages; the gradients' sums, a finiteness check
-	tsOut                          buffer // the output times, float32
-	v, gInitAct, x0, gys           buffer
-	gReadAct, yfake, yreal, xs     buffer
-	dInitAct, h0, hys, dReadAct    buffer
-	score, meanBuf, aScore, aHs    buffer
-	adw, aH0, axs, ayfake          buffer
-	aXs, aX0, tmp                  buffer
+	gReadD0, gReadG             buffer
+	gp, dp, gg, dg, gsum, dsum  buffer // parameters (the device-held state), per-path gradients, gradients
+	gpIn, dpIn                  buffer // parameters given to LossGrad
+	gSq, gAcc, dSq, dAcc        buffer // Adadelta's accumulators
+	gAvg, dAvg, check           buffer // weight averages; the gradients' sums, a finiteness check
+	tsOut                       buffer // the output times, float32
+	v, gInitAct, x0, gys        buffer
+	gReadAct, yfake, yreal, xs  buffer
+	dInitAct, h0, hys, dReadAct buffer
+	score, meanBuf, aScore, aHs buffer
+	adw, aH0, axs, ayfake       buffer
+	aXs, aX0, tmp               buffer
 
 	ahead [3]prefetch // increments of coming steps' generator motions (Prefetch)
 	next  int         // the slot the next Prefetch fills
