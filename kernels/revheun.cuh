@@ -7,7 +7,9 @@
 // Each path keeps its state in rows of a feature-major workspace (row r of path p at
 // ws[r·B + p]); the rows are laid out by the field descriptor built in Go by
 // kernels.NewField. Between chunks the state stays in the workspace, so the host can
-// stream the Brownian increments chunk by chunk.
+// stream the Brownian increments chunk by chunk; during a launch it may sit in the
+// block's shared memory instead (staging, at the end of this file). A path is worked on
+// by one or more lanes (Lanes, gosde.cuh).
 #ifndef GOSDE_REVHEUN_CUH
 #define GOSDE_REVHEUN_CUH
 
