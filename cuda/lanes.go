@@ -26,10 +26,13 @@ const (
 	blockThreads = 128      // threads per block when the batch allows
 	warpThreads  = 32       // a block of fewer threads leaves part of a warp idle
 	sharedLimit  = 48 << 10 // dynamic shared memory a block gets without opting in
-	// lanesThreadsPerSM bounds the threads per multiprocessor that lanes may add: a
-	// batch that already gives every multiprocessor this many threads gains nothing
-	// from more lanes, whose barriers and idle lanes (a loop of 48 elements over 32
-	// lanes) only cost.
+	// lanesThreadsPerSM bounds the threads per multiprocessor that lanes may make
+	// (the excess waits for a later wave): past it, more lanes add barriers and idle
+	// lanes but no parallelism the device can use. Its value is loosely measured: on
+	// an H200 at batch 65,536 it keeps 16 lanes at hidden 16, the fastest there (472 ms
+	// against 567 with one lane), and gives 16 at hidden 128, where 2 were fastest
+	// (1.14 s against 1.34 s); at that batch copies and host increments dominate the
+	// solve, so the sweep (docs/bench/gpu-h200/lanes-sweep.txt) does not pin it down.
 	lanesThreadsPerSM = 8192
 )
 
