@@ -80,9 +80,9 @@ type deviceState struct {
 }
 
 // prefetchDepth is how many steps ahead a device step has its generator's Brownian
-// increments drawn: drawing one step's takes the host about as long as the device
-// takes for a step (4.6 ms against 3–6 ms at the reference sizes on an H200 machine),
-// so two drawn side by side keep the device from waiting.
+// increments drawn: drawing one step's takes the host longer than the device takes
+// for the step (4.6–5.1 ms of one core against 3.7 ms of device time at the reference
+// sizes on an H200 machine), so two drawn side by side keep the device from waiting.
 const prefetchDepth = 2
 
 // motionAhead returns the generator's Brownian motion of step k (the one a Prefetch
