@@ -133,32 +133,17 @@ void emu_revheun_backward(const int* fd, const float* theta, float* ws, const fl
 	});
 }
 
-// The MLP kernels' blocks: block i of count at offsets i·(rows per path)·B; the VJP's
-// parameter cotangents per path and block (gosde_mlp_vjp).
+// The MLP kernels: one iteration per path of each block.
 void emu_mlp_forward(const int* md, const float* theta, float* x, float* act, float* y, long long count, long long B) {
-	const int L = md[gosde::MLP_LAYERS];
-	const long long in = gosde::mlp_layer(md, 0)[0], out = gosde::mlp_layer(md, L - 1)[1];
-	const long long rows = md[gosde::MLP_ACT_ROWS];
-	for (long long i = 0; i < count; i++)
-		for (long long p = 0; p < B; p++)
-			gosde::mlp_forward(md, theta, 0.0f, gosde::Vec{x + i * in * B + p, B}, gosde::Vec{act + i * rows * B + p, B},
-			                   gosde::Vec{y + i * out * B + p, B});
+	for (long long t = 0; t < count * B; t++) {
+		const gosde::BlockPath bp = gosde::block_path(md, x, act, y, B, t);
+		gosde::mlp_forward(md, theta, 0.0f, bp.x, bp.act, bp.y);
+	}
 }
 
 void emu_mlp_vjp(const int* md, const float* theta, float* x, float* act, float* cot, float* ax, float* gtheta,
                  float* tmp, long long nparams, long long count, long long B) {
-	const int L = md[gosde::MLP_LAYERS];
-	const long long in = gosde::mlp_layer(md, 0)[0], out = gosde::mlp_layer(md, L - 1)[1];
-	const long long rows = md[gosde::MLP_ACT_ROWS];
-	const int base = gosde::mlp_layer(md, 0)[3];
-	for (long long i = 0; i < count; i++)
-		for (long long p = 0; p < B; p++) {
-			gosde::Vec g{gtheta + i * B + p, count * B};
-			for (long long j = 0; j < nparams; j++) g[base + (int)j] = 0.0f;
-			gosde::mlp_vjp(md, theta, 0.0f, gosde::Vec{x + i * in * B + p, B}, gosde::Vec{act + i * rows * B + p, B},
-			               gosde::Vec{cot + i * out * B + p, B}, gosde::Vec{ax ? ax + i * in * B + p : nullptr, B}, g,
-			               gosde::Vec{tmp + i * B + p, count * B});
-		}
+	for (long long t = 0; t < count * B; t++) gosde::block_vjp(md, theta, x, act, cot, ax, gtheta, tmp, nparams, count, B, t);
 }
 
 void emu_gan_control(const float* ts, const float* yfake, const float* yreal, float* xs, long long T, long long C,

@@ -11,12 +11,8 @@ extern "C" __global__ void gosde_mlp_forward(const int* md, const float* theta, 
                                              long long count, long long B) {
 	const long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x;
 	if (t >= count * B) return;
-	const long long i = t / B, p = t % B;
-	const int L = md[gosde::MLP_LAYERS];
-	const long long in = gosde::mlp_layer(md, 0)[0], out = gosde::mlp_layer(md, L - 1)[1];
-	const long long rows = md[gosde::MLP_ACT_ROWS];
-	gosde::mlp_forward(md, theta, 0.0f, gosde::Vec{x + i * in * B + p, B}, gosde::Vec{act + i * rows * B + p, B},
-	                   gosde::Vec{y + i * out * B + p, B});
+	const gosde::BlockPath bp = gosde::block_path(md, x, act, y, B, t);
+	gosde::mlp_forward(md, theta, 0.0f, bp.x, bp.act, bp.y);
 }
 
 // gosde_mlp_vjp: with cot the cotangent of every y_i, adds into ax (when not null)
@@ -30,16 +26,5 @@ extern "C" __global__ void gosde_mlp_vjp(const int* md, const float* theta, floa
                                          long long B) {
 	const long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x;
 	if (t >= count * B) return;
-	const long long i = t / B, p = t % B;
-	const int L = md[gosde::MLP_LAYERS];
-	const long long in = gosde::mlp_layer(md, 0)[0], out = gosde::mlp_layer(md, L - 1)[1];
-	const long long rows = md[gosde::MLP_ACT_ROWS];
-	// This MLP's rows of gtheta: its parameters start at its first layer's weights
-	// (the descriptor's offsets may place it inside a larger network's vector).
-	gosde::Vec g{gtheta + i * B + p, count * B};
-	const int base = gosde::mlp_layer(md, 0)[3];
-	for (long long j = 0; j < nparams; j++) g[base + (int)j] = 0.0f;
-	gosde::mlp_vjp(md, theta, 0.0f, gosde::Vec{x + i * in * B + p, B}, gosde::Vec{act + i * rows * B + p, B},
-	               gosde::Vec{cot + i * out * B + p, B}, gosde::Vec{ax ? ax + i * in * B + p : 0, B}, g,
-	               gosde::Vec{tmp + i * B + p, count * B});
+	gosde::block_vjp(md, theta, x, act, cot, ax, gtheta, tmp, nparams, count, B, t);
 }

@@ -169,6 +169,36 @@ GOSDE_HD void mlp_vjp(const int* md, const float* theta, float t, Vec y, Vec act
 	mlp_vjp(md, theta, t, y, act, cot, ay, gtheta, tmp, one_lane());
 }
 
+// BlockPath is one thread's share of a batch-MLP launch (mlp.cu): path p of block i
+// (of count blocks of B paths, block i at offsets i·(rows per path)·B), with its views
+// of the input x, the activations and the output y (or the output's cotangent).
+struct BlockPath {
+	long long i, p, in;
+	Vec x, act, y;
+};
+
+GOSDE_HD BlockPath block_path(const int* md, float* x, float* act, float* y, long long B, long long t) {
+	const long long in = mlp_layer(md, 0)[0], out = mlp_layer(md, md[MLP_LAYERS] - 1)[1];
+	const long long rows = md[MLP_ACT_ROWS], i = t / B, p = t % B;
+	return BlockPath{i, p, in, Vec{x + i * in * B + p, B}, Vec{act + i * rows * B + p, B}, Vec{y + i * out * B + p, B}};
+}
+
+// block_vjp is the VJP of one thread of a batch-MLP launch: the cotangent cot of its
+// output pulled back into ax (when not null) and into its own parameter-cotangent
+// column of gtheta (parameter j at j·count·B + i·B + p), zeroed first; tmp holds
+// 2·MAXW rows of count·B.
+GOSDE_HD void block_vjp(const int* md, const float* theta, float* x, float* act, float* cot, float* ax, float* gtheta,
+                        float* tmp, long long nparams, long long count, long long B, long long t) {
+	const BlockPath bp = block_path(md, x, act, cot, B, t);
+	Vec g{gtheta + bp.i * B + bp.p, count * B};
+	// This MLP's rows of gtheta: its parameters start at its first layer's weights
+	// (the descriptor's offsets may place it inside a larger network's vector).
+	const int base = mlp_layer(md, 0)[3];
+	for (long long j = 0; j < nparams; j++) g[base + (int)j] = 0.0f;
+	mlp_vjp(md, theta, 0.0f, bp.x, bp.act, bp.y, Vec{ax ? ax + bp.i * bp.in * B + bp.p : 0, B}, g,
+	        Vec{tmp + bp.i * B + bp.p, count * B});
+}
+
 } // namespace gosde
 
 #endif
