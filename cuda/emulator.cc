@@ -83,21 +83,22 @@ void run_coroutines(int n, const std::function<void(int)>& body) {
 }
 
 // run_blocks runs a path kernel's threads block by block, as the GPU would launch
-// them: `threads` per block, `lanes` per path, smem_rows rows of shared memory per
-// path slot.
+// them: `threads` per block, `lanes` per path, placed by the kernels' own path_thread,
+// with smem_rows rows of shared memory per path slot.
 template <typename F> void run_blocks(long long B, long long lanes, long long threads, long long smem_rows, F kernel) {
 	const int G = (int)lanes, ppb = (int)(threads / lanes);
 	std::vector<float> smem((size_t)(smem_rows * ppb) + 1);
-	for (long long first = 0; first < B; first += ppb) {
-		const int live = (int)(B - first < ppb ? B - first : ppb) * G;
-		auto thread = [&](int t) {
-			const int q = t / G;
-			kernel(gosde::PathThread{first + q, q, ppb, gosde::Lanes{t % G, G, 0xffffffffu}}, smem.data());
-		};
+	for (long long block = 0; block * ppb < B; block++) {
+		std::vector<gosde::PathThread> live;
+		for (int t = 0; t < threads; t++) {
+			const gosde::PathThread th = gosde::path_thread(block, t, (int)threads, G);
+			if (th.p < B) live.push_back(th);
+		}
+		auto thread = [&](int i) { kernel(live[i], smem.data()); };
 		if (G == 1) {
-			for (int t = 0; t < live; t++) thread(t);
+			for (int i = 0; i < (int)live.size(); i++) thread(i);
 		} else {
-			run_coroutines(live, thread);
+			run_coroutines((int)live.size(), thread);
 		}
 	}
 }
@@ -115,7 +116,7 @@ void emu_revheun_forward(const int* fd, const float* theta, float* ws, const flo
 	const gosde::Solve s{ts, hs, outidx, dw, B, n0, n1, N};
 	const long long rows = fd[gosde::F_ROWS];
 	run_blocks(B, lanes, threads, stage_ws ? rows : 0, [&](gosde::PathThread th, float* smem) {
-		gosde::revheun_forward_staged(fd, theta, ws, y0, s, ys, th, stage_ws ? smem : nullptr);
+		gosde::revheun_forward_staged(fd, theta, ws, y0, s, ys, th, smem, stage_ws);
 	});
 }
 
@@ -126,10 +127,8 @@ void emu_revheun_backward(const int* fd, const float* theta, float* ws, const fl
 	const gosde::Solve s{ts, hs, outidx, dw, B, n0, n1, N};
 	const gosde::Backward b{ys, cot, gtheta, adw, recon, ay0};
 	const long long rows = stage_ws ? fd[gosde::F_ROWS] : 0, np = stage_g ? fd[gosde::F_NPARAMS] : 0;
-	const long long ppb = threads / lanes;
 	run_blocks(B, lanes, threads, rows + np, [&](gosde::PathThread th, float* smem) {
-		gosde::revheun_backward_staged(fd, theta, ws, s, b, th, stage_ws ? smem : nullptr,
-		                               stage_g ? smem + rows * ppb : nullptr);
+		gosde::revheun_backward_staged(fd, theta, ws, s, b, th, smem, stage_ws, stage_g);
 	});
 }
 

@@ -15,6 +15,9 @@ type Engine struct {
 	closed bool
 	chunk  int // bytes of increments per chunk; 0: defaultChunkBytes
 	lanes  int // threads per path in the reversible-Heun kernels; 0: autoLanes
+	// prefetchHits counts the SDE-GAN solves whose Brownian increments a Prefetch
+	// had drawn (tests).
+	prefetchHits int
 }
 
 func (e *Engine) chunkBytes() int {

@@ -34,7 +34,7 @@ type ganLoss struct {
 	// its VJP at every output time, whose parameter cotangents per path and time
 	// (gReadG, gReadN rows of T·B) gosde_sum_rows reduces over both at once.
 	gReadD0, gReadG             buffer
-	gp, dp, gg, dg, gsum, dsum  buffer // parameters (the device-held state), per-path gradients, gradients
+	gp, dp, gg, dg, gsum, dsum  buffer // parameters (the device-held state), per-path gradients (gg: all but the readout's), gradients
 	gpIn, dpIn                  buffer // parameters given to LossGrad
 	gSq, gAcc, dSq, dAcc        buffer // Adadelta's accumulators
 	gAvg, dAvg, check           buffer // weight averages; the gradients' sums, a finiteness check
@@ -48,7 +48,6 @@ type ganLoss struct {
 
 	ahead [3]prefetch // increments of coming steps' generator motions (Prefetch)
 	next  int         // the slot the next Prefetch fills
-	hits  int         // steps whose increments were prefetched (tests)
 }
 
 // prefetch is one coming step's generator increments, drawn on another goroutine
@@ -58,7 +57,7 @@ type prefetch struct {
 	mo   brownian.Motion
 	buf  []float32
 	qbuf []float64
-	done chan error // closed when buf is ready, after err is set
+	done chan struct{} // closed when buf is ready, after err is set
 	err  error
 }
 
@@ -85,7 +84,7 @@ func (l *ganLoss) Prefetch(mo brownian.Motion) {
 		p.qbuf = make([]float64, f.m*f.B)
 	}
 	p.mo, p.err = mo, nil
-	done := make(chan error)
+	done := make(chan struct{})
 	p.done = done
 	go func() {
 		defer close(done)
@@ -109,7 +108,7 @@ func (l *ganLoss) prefetched(mo brownian.Motion) []float32 {
 		if p.err != nil {
 			return nil // drawn again, unprefetched, by the solve, which reports the error
 		}
-		l.hits++
+		l.e.prefetchHits++
 		return p.buf
 	}
 	return nil
@@ -188,7 +187,7 @@ func (l *ganLoss) allocate(spec host.GANSpec, prob host.Problem) error {
 	grA, grT := rows(spec.GenReadout)
 	diA, diT := rows(spec.DiscInitial)
 	drA, drT := rows(spec.DiscReadout)
-	tmpRows := max(giT*B, grT*T*B, diT*2*B, drT*2*B)
+	tmpWords := max(giT*B, grT*T*B, diT*2*B, drT*2*B)
 	for _, a := range []struct {
 		b *buffer
 		n int
@@ -196,13 +195,13 @@ func (l *ganLoss) allocate(spec host.GANSpec, prob host.Problem) error {
 		{&l.gInitD, len(descs[0])}, {&l.gReadD, len(descs[1])}, {&l.dInitD, len(descs[2])}, {&l.dReadD, len(descs[3])},
 		{&l.gReadD0, len(descs[4])}, {&l.gReadG, l.gReadN * T * B},
 		{&l.gp, l.pg}, {&l.dp, l.pd}, {&l.gpIn, l.pg}, {&l.dpIn, l.pd}, {&l.gSq, l.pg}, {&l.gAcc, l.pg},
-		{&l.dSq, l.pd}, {&l.dAcc, l.pd}, {&l.gAvg, l.pg}, {&l.dAvg, l.pd}, {&l.check, 2}, {&l.gg, l.pg * B}, {&l.dg, l.pd * 2 * B}, {&l.gsum, l.pg}, {&l.dsum, l.pd},
+		{&l.dSq, l.pd}, {&l.dAcc, l.pd}, {&l.gAvg, l.pg}, {&l.dAvg, l.pd}, {&l.check, 2}, {&l.gg, l.gOff[2] * B}, {&l.dg, l.pd * 2 * B}, {&l.gsum, l.pg}, {&l.dsum, l.pd},
 		{&l.tsOut, T}, {&l.v, I * B}, {&l.gInitAct, giA * B}, {&l.x0, H * B}, {&l.gys, T * H * B},
 		{&l.gReadAct, T * grA * B}, {&l.yfake, T * C * B}, {&l.yreal, T * C * B}, {&l.xs, T * dc * 2 * B},
 		{&l.dInitAct, diA * 2 * B}, {&l.h0, Hd * 2 * B}, {&l.hys, T * Hd * 2 * B}, {&l.dReadAct, drA * 2 * B},
 		{&l.score, 2 * B}, {&l.meanBuf, 2}, {&l.aScore, 2 * B}, {&l.aHs, T * Hd * 2 * B},
 		{&l.adw, N * dc * 2 * B}, {&l.aH0, Hd * 2 * B}, {&l.axs, T * dc * 2 * B}, {&l.ayfake, T * C * B},
-		{&l.aXs, T * H * B}, {&l.aX0, H * B}, {&l.tmp, tmpRows},
+		{&l.aXs, T * H * B}, {&l.aX0, H * B}, {&l.tmp, tmpWords},
 	} {
 		var err error
 		if *a.b, err = reserve(l.e, &l.bufs, a.n); err != nil {

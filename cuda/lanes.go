@@ -61,7 +61,8 @@ func autoLanes(B, sms, hidden int) int {
 // planPaths chooses the launch shape of a field's forward (backward false) or adjoint
 // at batch B: lanes (0: autoLanes), then as many paths per block as fit blockThreads,
 // fewer while that would leave multiprocessors without a block, and the per-path rows
-// staged in shared memory when a block of at least a warp can hold them.
+// staged in shared memory when they fit without shrinking the block below a warp for
+// them.
 func planPaths(field *kernels.Field, B, sms, lanes int, backward bool) pathLaunch {
 	if lanes <= 0 {
 		lanes = autoLanes(B, sms, field.Hidden)

@@ -29,12 +29,12 @@ var kernelNames = []string{kRevHeunForward, kRevHeunBackward, kMLPForward, kMLPV
 
 const reduceThreads = 256 // GOSDE_REDUCE_THREADS in reduce.cu
 
-// pathThreads is the block size of the one-thread-per-path kernels for a batch of B
-// paths: small blocks while the batch is too small to give every multiprocessor
-// several of 128 threads (batch 1024 then spreads over 32 multiprocessors instead of
-// 8), 128 once it is.
-func (d *device) pathThreads(B int64) int {
-	if B < int64(d.sms)*128 {
+// pathThreads is the block size of the one-thread-per-item kernels for n items (a
+// path, or a path at one step or time): small blocks while there are too few items to
+// give every multiprocessor several of 128 threads (1024 then spread over 32
+// multiprocessors instead of 8), 128 once there are enough.
+func (d *device) pathThreads(n int64) int {
+	if n < int64(d.sms)*128 {
 		return 32
 	}
 	return 128
@@ -48,6 +48,13 @@ func gridFor(n, threads int64) int { return int((n + threads - 1) / threads) }
 // int64 and float64 (as its bits): never structs, never 4-byte values.
 func (d *device) launch(name string, blocks, threads int, args ...uint64) error {
 	return d.launchShared(name, blocks, threads, 0, args...)
+}
+
+// launchThreads launches kernel name with one thread for each of n items (paths,
+// or paths × steps…), in blocks of pathThreads(n).
+func (d *device) launchThreads(name string, n int64, args ...uint64) error {
+	t := d.pathThreads(n)
+	return d.launch(name, gridFor(n, int64(t)), t, args...)
 }
 
 // launchShared is launch with sharedBytes of dynamic shared memory per block.
@@ -90,34 +97,32 @@ func (d *device) revheunBackward(fd, theta, ws, ts, hs, outidx, dw, ys, cot, gth
 }
 
 func (d *device) mlpForward(md, theta, x, act, y buffer, count, B int64) error {
-	return d.launch(kMLPForward, gridFor(count*B, int64(d.pathThreads(count*B))), d.pathThreads(count*B),
+	return d.launchThreads(kMLPForward, count*B,
 		p64(md), p64(theta), p64(x), p64(act), p64(y), uint64(count), uint64(B))
 }
 
 func (d *device) mlpVJP(md, theta, x, act, cot, ax, gtheta, tmp buffer, nparams, count, B int64) error {
-	return d.launch(kMLPVJP, gridFor(count*B, int64(d.pathThreads(count*B))), d.pathThreads(count*B),
+	return d.launchThreads(kMLPVJP, count*B,
 		p64(md), p64(theta), p64(x), p64(act), p64(cot), p64(ax), p64(gtheta), p64(tmp), uint64(nparams), uint64(count), uint64(B))
 }
 
 func (d *device) ganControl(ts, yfake, yreal, xs buffer, T, C, B int64) error {
-	return d.launch(kGANControl, gridFor(2*B, int64(d.pathThreads(2*B))), d.pathThreads(2*B),
+	return d.launchThreads(kGANControl, 2*B,
 		p64(ts), p64(yfake), p64(yreal), p64(xs), uint64(T), uint64(C), uint64(B))
 }
 
 func (d *device) ganControlVJP(axs, ayfake buffer, T, C, B int64) error {
-	return d.launch(kGANControlVJP, gridFor(B, int64(d.pathThreads(B))), d.pathThreads(B),
+	return d.launchThreads(kGANControlVJP, B,
 		p64(axs), p64(ayfake), uint64(T), uint64(C), uint64(B))
 }
 
 func (d *device) controlIncrements(xs, dw, interval, steps buffer, m, B, n0, n1 int64) error {
-	n := (n1 - n0) * B
-	return d.launch(kControlIncr, gridFor(n, int64(d.pathThreads(n))), d.pathThreads(n),
+	return d.launchThreads(kControlIncr, (n1-n0)*B,
 		p64(xs), p64(dw), p64(interval), p64(steps), uint64(m), uint64(B), uint64(n0), uint64(n1))
 }
 
 func (d *device) chainControl(adw, axs, first, steps buffer, T, m, B int64) error {
-	n := T * m * B
-	return d.launch(kChainControl, gridFor(n, int64(d.pathThreads(n))), d.pathThreads(n),
+	return d.launchThreads(kChainControl, T*m*B,
 		p64(adw), p64(axs), p64(first), p64(steps), uint64(T), uint64(m), uint64(B))
 }
 

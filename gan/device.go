@@ -82,7 +82,8 @@ type deviceState struct {
 // prefetchDepth is how many steps ahead a device step has its generator's Brownian
 // increments drawn: drawing one step's takes the host longer than the device takes
 // for the step (4.6–5.1 ms of one core against 3.7 ms of device time at the reference
-// sizes on an H200 machine), so two drawn side by side keep the device from waiting.
+// sizes on an H200 machine), so each draw gets two steps' time, side by side with the
+// next one's.
 const prefetchDepth = 2
 
 // motionAhead returns the generator's Brownian motion of step k (the one a Prefetch
@@ -91,26 +92,29 @@ const prefetchDepth = 2
 // so prefetching changes when they are drawn, never what they are.
 func (m *Model) motionAhead(k int) (*brownian.Interval, error) {
 	e, b := m.e, m.cfg.Batch
-	mo := m.dev.ahead[k]
-	if mo == nil {
-		var err error
-		if mo, err = e.trainMotion(b, seeds.Derive(m.cfg.Seed, streamTrainBM, uint64(k))); err != nil {
-			return nil, err
+	if m.dev.ahead == nil {
+		m.dev.ahead = make(map[int]*brownian.Interval, prefetchDepth+1)
+	}
+	for j := range m.dev.ahead {
+		if j < k {
+			delete(m.dev.ahead, j) // a step that was not taken (an error, a resume elsewhere)
 		}
 	}
-	next := make(map[int]*brownian.Interval, prefetchDepth)
-	for j := k + 1; j <= k+prefetchDepth; j++ {
-		if next[j] = m.dev.ahead[j]; next[j] != nil {
+	for j := k; j <= k+prefetchDepth; j++ {
+		if m.dev.ahead[j] != nil {
 			continue
 		}
 		iv, err := e.trainMotion(b, seeds.Derive(m.cfg.Seed, streamTrainBM, uint64(j)))
 		if err != nil {
 			return nil, err
 		}
-		next[j] = iv
-		m.dev.loss.Prefetch(iv)
+		m.dev.ahead[j] = iv
+		if j > k {
+			m.dev.loss.Prefetch(iv)
+		}
 	}
-	m.dev.ahead = next
+	mo := m.dev.ahead[k]
+	delete(m.dev.ahead, k)
 	return mo, nil
 }
 

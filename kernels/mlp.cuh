@@ -21,49 +21,10 @@ enum {
 
 GOSDE_HD const int* mlp_layer(const int* md, int l) { return md + MLP_LAYER0 + MLP_LSTRIDE * l; }
 
-// GOSDE_LDG reads the parameters, which no kernel writes while another reads them,
-// through the GPU's read-only data cache.
-#ifdef __CUDA_ARCH__
-#define GOSDE_LDG(p) __ldg(p)
-#else
-#define GOSDE_LDG(p) (*(p))
-#endif
-
-// dot returns Σ_{i<n} w[i·ws]·x[i] in four partial sums, added as (s0 + s1) + (s2 + s3):
-// the loads and multiply-adds of four terms are in flight at once, where one running
-// sum would make every term wait for the one before — on the GPU, where a path's lane
-// has few other warps to switch to, that wait is most of a step's time.
-GOSDE_HD float dot(const float* w, int ws, Vec x, int n) {
-	float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-	int i = 0;
-	for (; i + 4 <= n; i += 4) {
-		const float w0 = GOSDE_LDG(w + i * ws), w1 = GOSDE_LDG(w + (i + 1) * ws);
-		const float w2 = GOSDE_LDG(w + (i + 2) * ws), w3 = GOSDE_LDG(w + (i + 3) * ws);
-		const float x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3];
-		s0 += w0 * x0;
-		s1 += w1 * x1;
-		s2 += w2 * x2;
-		s3 += w3 * x3;
-	}
-	for (; i < n; i++) s0 += GOSDE_LDG(w + i * ws) * x[i];
-	return (s0 + s1) + (s2 + s3);
-}
-
-// add_scaled adds c·x[i] to g[i] for i < n, four elements at a time with every load
-// before any store: g and x are both views of per-path memory, which the compiler
-// must assume may overlap, so one element at a time would finish each store before
-// the next load.
-GOSDE_HD void add_scaled(Vec g, float c, Vec x, int n) {
-	int i = 0;
-	for (; i + 4 <= n; i += 4) {
-		const float x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3];
-		const float g0 = g[i], g1 = g[i + 1], g2 = g[i + 2], g3 = g[i + 3];
-		g[i] = g0 + c * x0;
-		g[i + 1] = g1 + c * x1;
-		g[i + 2] = g2 + c * x2;
-		g[i + 3] = g3 + c * x3;
-	}
-	for (; i < n; i++) g[i] += c * x[i];
+// mlp_input returns input i of layer 0: t first when the MLP has one, then y.
+GOSDE_HD float mlp_input(const int* md, float t, Vec y, int i) {
+	if (md[MLP_HAS_T]) return i == 0 ? t : y[i - 1];
+	return y[i];
 }
 
 // mlp_forward evaluates the MLP on [t, y] (or y), keeping every layer's pre-activation
@@ -81,14 +42,13 @@ GOSDE_HD void mlp_forward(const int* md, const float* theta, float t, Vec y, Vec
 		Vec z = act.row(row), a = act.row(row + nout);
 		L.sync();
 		GOSDE_LANE_LOOP(L, o, nout) {
-			float s = GOSDE_LDG(b + o);
+			float s = b[o];
 			const float* w = W + (long long)o * in;
 			if (l == 0) {
-				const int ht = md[MLP_HAS_T];
-				if (ht) s += GOSDE_LDG(w) * t;
-				s += dot(w + ht, 1, y, in - ht);
+				for (int i = 0; i < in; i++) s += w[i] * mlp_input(md, t, y, i);
 			} else {
-				s += dot(w, 1, act.row(prev), in);
+				Vec x = act.row(prev);
+				for (int i = 0; i < in; i++) s += w[i] * x[i];
 			}
 			z[o] = s;
 			a[o] = act_apply(fn, s);
@@ -140,25 +100,32 @@ GOSDE_HD void mlp_vjp(const int* md, const float* theta, float t, Vec y, Vec act
 			GOSDE_LANE_LOOP(L, o, nout) {
 				const float d = delta[o];
 				gb[o] += d;
-				add_scaled(gW.row(o * in), d, ap, in);
+				for (int i = 0; i < in; i++) gW[o * in + i] += d * ap[i];
 			}
 			L.sync();
-			GOSDE_LANE_LOOP(L, i, in) next[i] = dot(W + i, in, delta, nout) * act_deriv(pfn, zp[i], ap[i]);
+			GOSDE_LANE_LOOP(L, i, in) {
+				float s = 0.0f;
+				for (int o = 0; o < nout; o++) s += W[(long long)o * in + i] * delta[o];
+				next[i] = s * act_deriv(pfn, zp[i], ap[i]);
+			}
 			Vec sw = delta;
 			delta = next;
 			next = sw;
 			row = prow;
 		} else {
-			const int ht = md[MLP_HAS_T];
 			GOSDE_LANE_LOOP(L, o, nout) {
 				const float d = delta[o];
 				gb[o] += d;
-				if (ht) gW[o * in] += d * t;
-				add_scaled(gW.row(o * in + ht), d, y, in - ht);
+				for (int i = 0; i < in; i++) gW[o * in + i] += d * mlp_input(md, t, y, i);
 			}
 			if (ay.p) {
+				const int ht = md[MLP_HAS_T];
 				L.sync();
-				GOSDE_LANE_LOOP(L, k, md[MLP_IN_Y]) ay[k] += dot(W + ht + k, in, delta, nout);
+				GOSDE_LANE_LOOP(L, k, md[MLP_IN_Y]) {
+					float s = 0.0f;
+					for (int o = 0; o < nout; o++) s += W[(long long)o * in + ht + k] * delta[o];
+					ay[k] += s;
+				}
 			}
 		}
 	}

@@ -11,17 +11,14 @@
 
 namespace {
 
-// path_thread places this thread: its path, its slot in the block and its lanes. The
-// barrier mask holds the warp's threads whose path exists (a block may be smaller
-// than a warp, and the last block partly empty); threads past the batch take no part
-// after this.
-__device__ gosde::PathThread path_thread(long long lanes, long long B, bool* live) {
-	const int G = (int)lanes;
-	const int q = threadIdx.x / G, ppb = blockDim.x / G;
-	const long long p = (long long)blockIdx.x * ppb + q;
-	const unsigned mask = __ballot_sync(__activemask(), p < B);
-	*live = p < B;
-	return gosde::PathThread{p, q, ppb, gosde::Lanes{(int)(threadIdx.x % G), G, mask}};
+// place sets th to where this thread sits (path_thread) with the barrier mask of the
+// warp's threads whose path exists (a block may be smaller than a warp, and the last
+// block partly empty), and reports whether its own path exists: threads past the batch
+// take no part after this.
+__device__ bool place(long long lanes, long long B, gosde::PathThread* th) {
+	*th = gosde::path_thread(blockIdx.x, threadIdx.x, blockDim.x, (int)lanes);
+	th->L.mask = __ballot_sync(__activemask(), th->p < B);
+	return th->p < B;
 }
 
 } // namespace
@@ -33,11 +30,10 @@ extern "C" __global__ void gosde_revheun_forward(const int* fd, const float* the
                                                  float* ys, long long B, long long n0, long long n1, long long N,
                                                  long long lanes, long long stage_ws) {
 	extern __shared__ float smem[];
-	bool live;
-	const gosde::PathThread th = path_thread(lanes, B, &live);
-	if (!live) return;
+	gosde::PathThread th;
+	if (!place(lanes, B, &th)) return;
 	gosde::Solve s{ts, hs, outidx, dw, B, n0, n1, N};
-	gosde::revheun_forward_staged(fd, theta, ws, y0, s, ys, th, stage_ws ? smem : nullptr);
+	gosde::revheun_forward_staged(fd, theta, ws, y0, s, ys, th, smem, stage_ws);
 }
 
 extern "C" __global__ void gosde_revheun_backward(const int* fd, const float* theta, float* ws, const float* ts,
@@ -46,12 +42,9 @@ extern "C" __global__ void gosde_revheun_backward(const int* fd, const float* th
                                                   long long B, long long n0, long long n1, long long N, long long lanes,
                                                   long long stage_ws, long long stage_g) {
 	extern __shared__ float smem[];
-	bool live;
-	const gosde::PathThread th = path_thread(lanes, B, &live);
-	if (!live) return;
+	gosde::PathThread th;
+	if (!place(lanes, B, &th)) return;
 	gosde::Solve s{ts, hs, outidx, dw, B, n0, n1, N};
 	gosde::Backward b{ys, cot, gtheta, adw, recon, ay0};
-	float* sws = stage_ws ? smem : nullptr;
-	float* sg = stage_g ? smem + (stage_ws ? (long long)fd[gosde::F_ROWS] * th.ppb : 0) : nullptr;
-	gosde::revheun_backward_staged(fd, theta, ws, s, b, th, sws, sg);
+	gosde::revheun_backward_staged(fd, theta, ws, s, b, th, smem, stage_ws, stage_g);
 }

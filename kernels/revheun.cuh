@@ -396,12 +396,23 @@ struct PathThread {
 	Lanes L;
 };
 
+// path_thread places thread tid of block `block` (of bdim threads, `lanes` of them per
+// path): consecutive threads are the lanes of one path, so a path's lanes share a
+// warp. The barrier mask is the caller's (the GPU's live lanes of the warp).
+GOSDE_HD PathThread path_thread(long long block, int tid, int bdim, int lanes) {
+	const int q = tid / lanes, ppb = bdim / lanes;
+	return PathThread{block * ppb + q, q, ppb, Lanes{tid % lanes, lanes, 0xffffffffu}};
+}
+
 GOSDE_HD void stage_rows(Vec dst, Vec src, int rows, const Lanes& L) {
 	GOSDE_LANE_LOOP(L, r, rows) dst[r] = src[r];
 }
 
+// revheun_forward_staged is revheun_forward for thread th of a launch, its workspace
+// in smem when stage_ws.
 GOSDE_HD void revheun_forward_staged(const int* fd, const float* theta, float* ws, const float* y0, Solve s, float* ys,
-                                     PathThread th, float* smem) {
+                                     PathThread th, float* smem, bool stage_ws) {
+	if (!stage_ws) smem = nullptr;
 	const int rows = fd[F_ROWS];
 	const Vec global{ws + th.p, s.B};
 	Vec w = global;
@@ -417,9 +428,14 @@ GOSDE_HD void revheun_forward_staged(const int* fd, const float* theta, float* w
 	}
 }
 
+// revheun_backward_staged is revheun_backward for thread th of a launch, its
+// workspace (stage_ws) and parameter cotangents (stage_g) in smem, the workspace
+// first.
 GOSDE_HD void revheun_backward_staged(const int* fd, const float* theta, float* ws, Solve s, Backward b, PathThread th,
-                                      float* smem_ws, float* smem_g) {
+                                      float* smem, bool stage_ws, bool stage_g) {
 	const int rows = fd[F_ROWS], np = fd[F_NPARAMS];
+	float* smem_ws = stage_ws ? smem : nullptr;
+	float* smem_g = stage_g ? smem + (stage_ws ? (long long)rows * th.ppb : 0) : nullptr;
 	const Vec global{ws + th.p, s.B}, gglobal{b.gtheta + th.p, s.B};
 	Vec w = global, gth = gglobal;
 	if (smem_ws) {
