@@ -368,11 +368,14 @@ func BenchmarkGeneratorForwardAdjoint(b *testing.B) {
 
 // gosde's SDE-GAN at the reference sizes (batch 1024, 64 times) on OU data, on the
 // given engine (nil: CPU).
-func newGAN(tb testing.TB, eng host.Engine, batch int) (*gan.Model, *dataset.Paths) {
+func newGAN(tb testing.TB, eng host.Engine, batch int, tweaks ...func(*gan.Config)) (*gan.Model, *dataset.Paths) {
 	tb.Helper()
 	data := dataset.OU(4096, 11)
 	cfg := gan.DefaultConfig()
 	cfg.Batch, cfg.Seed = batch, 3
+	for _, tweak := range tweaks {
+		tweak(&cfg)
+	}
 	cfg.SWAStart = 2 // so that a few steps exercise the weight averages too
 	var opts []gan.Option
 	if eng != nil {
@@ -393,14 +396,18 @@ func TestGANStepsAgreeWithCPUEngine(t *testing.T) {
 	// Default chunks (one chunk of increments per solve), then chunks of 3 steps.
 	for _, chunkSteps := range []int{0, 3} {
 		gpu.chunk = chunkSteps * 4 * 2 * ganBatch * 2 // the discriminator's 2B paths of 2 channels
-		t.Run(fmt.Sprintf("chunk%d", chunkSteps), ganStepsAgree)
+		t.Run(fmt.Sprintf("chunk%d", chunkSteps), func(t *testing.T) { ganStepsAgree(t, 1) })
 	}
+	// Discriminator-only steps leave the generator alone on the device as on the CPU.
+	gpu.chunk = 0
+	t.Run("disc-steps2", func(t *testing.T) { ganStepsAgree(t, 2) })
 }
 
-func ganStepsAgree(t *testing.T) {
+func ganStepsAgree(t *testing.T, discSteps int) {
 	const steps = 5
-	mc, data := newGAN(t, nil, ganBatch)
-	mg, _ := newGAN(t, gpu, ganBatch)
+	tweak := func(c *gan.Config) { c.DiscSteps = discSteps }
+	mc, data := newGAN(t, nil, ganBatch, tweak)
+	mg, _ := newGAN(t, gpu, ganBatch, tweak)
 	// Each step after the first uses the increments the step before had drawn ahead,
 	// when a solve's increments fit one chunk (otherwise they stream).
 	wantHits := steps - 1

@@ -281,8 +281,10 @@ func (l *ganLoss) Step(v, real []float32, mo brownian.Motion, up host.GANUpdate)
 			return nil
 		}
 		g, d := up.Gen, up.Disc
-		if err := be.adadelta(l.gp, l.gsum, l.gSq, l.gAcc, int64(l.pg), g.LR, g.Rho, g.Eps, g.WeightDecay); err != nil {
-			return err
+		if !up.HoldGenerator {
+			if err := be.adadelta(l.gp, l.gsum, l.gSq, l.gAcc, int64(l.pg), g.LR, g.Rho, g.Eps, g.WeightDecay); err != nil {
+				return err
+			}
 		}
 		if err := be.adadelta(l.dp, l.dsum, l.dSq, l.dAcc, int64(l.pd), d.LR, d.Rho, d.Eps, d.WeightDecay); err != nil {
 			return err

@@ -173,7 +173,8 @@ func (m *Model) stepDevice(k int, st StepStats) (StepStats, error) {
 		return st, err
 	}
 	up := host.GANUpdate{Gen: adadeltaUpdate(m.gOpt.Config()), Disc: adadeltaUpdate(m.dOpt.Config()),
-		Clip: e.discWeightRanges(), Average: k > m.cfg.SWAFrom(), AverageCount: m.gSWA.N()}
+		HoldGenerator: !m.cfg.updatesGenerator(k),
+		Clip:          e.discWeightRanges(), Average: k > m.cfg.SWAFrom(), AverageCount: m.gSWA.N()}
 	ds, err := m.dev.loss.Step(v, real, mo, up)
 	if err != nil {
 		return st, fmt.Errorf("gan: %s engine: %w", e.solvers.ganEng.Name(), err)

@@ -59,6 +59,12 @@ type Config struct {
 	GenLR       float64 // Adadelta learning rate of the generator (2e-4)
 	DiscLR      float64 // Adadelta learning rate of the discriminator (1e-3)
 	WeightDecay float64 // Adadelta weight decay, both networks (0.01)
+	// DiscSteps is the number of discriminator updates per generator update (WGAN's
+	// n_critic); 0 or 1 updates both every step, as the example does. With n > 1 every
+	// step computes the loss and updates the discriminator, and the generator is
+	// updated on step indices n−1, 2n−1, … only (0-based), so 10,000 steps make 10,000
+	// discriminator and 10,000/n generator updates.
+	DiscSteps int
 	// SWAStart: the averages of both networks are updated after step index s (0-based)
 	// when s > SWAStart, as the example does (torch's `if step > swa_step_start`). A
 	// negative value means Steps/2 (5000 for the default 10,000 steps).
@@ -71,12 +77,13 @@ type Config struct {
 
 // DefaultConfig is the reference setting of DESIGN.md and torchsde's example, for one
 // data channel: sizes 5/16/3/16/1, batch 1024, 10,000 steps, Adadelta 2e-4 and 1e-3 with
-// weight decay 0.01, SWA from step 5,000 (SWAStart −1: half of Steps), Dt 1.
+// weight decay 0.01, both networks updated every step, SWA from step 5,000 (SWAStart
+// −1: half of Steps), Dt 1.
 func DefaultConfig() Config {
 	return Config{
 		DataChannels: 1, InitialNoise: 5, Hidden: 16, NoiseDim: 3, Width: 16, Depth: 1,
 		Batch: 1024, Steps: 10000, GenLR: 2e-4, DiscLR: 1e-3, WeightDecay: 0.01,
-		SWAStart: -1, Dt: 1,
+		DiscSteps: 1, SWAStart: -1, Dt: 1,
 	}
 }
 
@@ -88,9 +95,18 @@ func (c Config) SWAFrom() int {
 	return c.SWAStart
 }
 
+// updatesGenerator reports whether step index k (0-based) updates the generator.
+func (c Config) updatesGenerator(k int) bool {
+	n := max(c.DiscSteps, 1)
+	return k%n == n-1
+}
+
 func (c Config) check() error {
 	if c.DataChannels < 1 || c.InitialNoise < 1 || c.Hidden < 1 || c.NoiseDim < 1 || c.Width < 1 || c.Depth < 0 || c.Batch < 1 || c.Steps < 0 {
 		return fmt.Errorf("gan: invalid sizes in %+v", c)
+	}
+	if c.DiscSteps < 0 {
+		return fmt.Errorf("gan: %d discriminator steps per generator step; give 1 or more", c.DiscSteps)
 	}
 	if !(c.GenLR > 0) || !(c.DiscLR > 0) || !(c.WeightDecay >= 0) || math.IsInf(c.GenLR+c.DiscLR+c.WeightDecay, 0) {
 		return fmt.Errorf("gan: invalid learning rates or weight decay in %+v", c)
@@ -249,8 +265,8 @@ func (m *Model) minibatch(n, k int) []int {
 
 // Step takes one training step on a minibatch of real (normalised, no missing values;
 // its times must be the model's): one gradient of the loss for both networks, one
-// Adadelta update of each, weight clipping of the discriminator, and the SWA update
-// when due. If the loss or a gradient is not finite it returns an error wrapping
+// Adadelta update of the discriminator and, when due (Config.DiscSteps), of the
+// generator, weight clipping of the discriminator, and the SWA update when due. If the loss or a gradient is not finite it returns an error wrapping
 // ErrNonFinite and leaves parameters, optimiser state and averages untouched; the
 // step's noise is consumed all the same, so the next Step draws afresh.
 func (m *Model) Step(real *dataset.Paths) (StepStats, error) {
@@ -280,10 +296,16 @@ func (m *Model) Step(real *dataset.Paths) (StepStats, error) {
 		st.Seconds = time.Since(start).Seconds()
 		return st, err
 	}
-	for i := range e.genG {
-		e.genG[i] = -e.genG[i]
+	if m.cfg.updatesGenerator(k) {
+		for i := range e.genG {
+			e.genG[i] = -e.genG[i]
+		}
+		m.gOpt.Step(e.genP, e.genG)
+	} else {
+		// A discriminator-only step. The counter is the checkpoint's count of
+		// completed steps, which Adadelta's arithmetic does not use.
+		m.gOpt.SetSteps(m.gOpt.Steps() + 1)
 	}
-	m.gOpt.Step(e.genP, e.genG)
 	m.dOpt.Step(e.discP, e.discG)
 	e.clipDisc(e.discP)
 	if k > m.cfg.SWAFrom() {

@@ -366,3 +366,59 @@ func TestTrainingMovesMean(t *testing.T) {
 		t.Errorf("mean gap went from %.3f to %.3f", g0, g1)
 	}
 }
+
+// With DiscSteps n the discriminator is updated every step and the generator on step
+// indices n−1, 2n−1, … only, and a run resumed between them continues bit-identically.
+func TestDiscSteps(t *testing.T) {
+	cfg := smallConfig()
+	cfg.DiscSteps = 3
+	cfg.SWAStart = 100
+	times := uniformTimes(8)
+	data := ouData(100, times, 0, 4)
+	m := newModel(t, cfg, times)
+	for k := range 7 {
+		gen := append([]float32(nil), m.e.genP...)
+		disc := append([]float32(nil), m.e.discP...)
+		gSq, _ := m.gOpt.State()
+		gSq = append([]float32(nil), gSq...)
+		if _, err := m.Step(data); err != nil {
+			t.Fatal(err)
+		}
+		genMoved, discMoved := changed(gen, m.e.genP), changed(disc, m.e.discP)
+		nowSq, _ := m.gOpt.State()
+		if want := k%3 == 2; genMoved != want || changed(gSq, nowSq) != want {
+			t.Errorf("step index %d: generator moved %v (optimiser state %v), want %v", k, genMoved, changed(gSq, nowSq), want)
+		}
+		if !discMoved {
+			t.Errorf("step index %d: the discriminator did not move", k)
+		}
+	}
+
+	full := newModel(t, cfg, times)
+	steps(t, full, data, 5)
+	part := newModel(t, cfg, times)
+	steps(t, part, data, 4)
+	resumed := newModel(t, cfg, times)
+	if err := resumed.SetParams(part.Params()); err != nil {
+		t.Fatal(err)
+	}
+	steps(t, resumed, data, 1)
+	equalParams(t, resumed.Params(), full.Params(), "resumed between generator updates vs uninterrupted")
+
+	for _, n := range []int{-1, -5} {
+		bad := smallConfig()
+		bad.DiscSteps = n
+		if _, err := New(bad, times); err == nil {
+			t.Errorf("DiscSteps %d accepted", n)
+		}
+	}
+}
+
+func changed(a, b []float32) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return true
+		}
+	}
+	return false
+}

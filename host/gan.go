@@ -75,6 +75,9 @@ type GANState struct {
 // GANUpdate are the hyperparameters of one device-side step.
 type GANUpdate struct {
 	Gen, Disc AdadeltaUpdate
+	// HoldGenerator skips the generator's update: its parameters and optimiser state
+	// stay as they are (a discriminator-only step, gan.Config.DiscSteps > 1).
+	HoldGenerator bool
 	// Clip lists the discriminator's weight matrices (offsets into its vector) with
 	// their entrywise limits.
 	Clip []nn.WeightRange

@@ -10,7 +10,7 @@ type Options struct {
 	// with values derived from it, so a Report is determined by the inputs, the
 	// options and Seed.
 	Seed uint64
-	// MMD configures MMD and MMDFloor (Seed ignored, see above). A zero Bandwidth is
+	// MMD configures MMDWithFloor (Seed ignored, see above). A zero Bandwidth is
 	// replaced by MedianBandwidth on the real test set, and that one σ is used for both.
 	MMD MMDOptions
 	// Classify configures the classifier (Seed ignored, see above).
@@ -33,8 +33,8 @@ type KSEntry struct {
 
 // Report is the result of Evaluate, ready for encoding/json.
 type Report struct {
-	MMD                float64   `json:"mmd"`             // unbiased MMD², real test vs fake
-	MMDFloor           float64   `json:"mmd_floor"`       // MMD² between two halves of real test
+	MMD                float64   `json:"mmd"`             // MMD², half of real test vs fake (MMDWithFloor)
+	MMDFloor           float64   `json:"mmd_floor"`       // MMD², that half vs other real test paths
 	SignatureDepth     int       `json:"signature_depth"` // MMD signature depth
 	Bandwidth          float64   `json:"bandwidth"`       // MMD kernel bandwidth σ
 	KS                 []KSEntry `json:"ks"`
@@ -48,8 +48,7 @@ type Report struct {
 // paths realTest (which the generator was not trained on); realTrain serves only as the
 // training set of the TRTR predictor:
 //
-//	mmd                 = MMD(realTest, fake, opt.MMD), σ = bandwidth
-//	mmd_floor           = MMDFloor(realTest, opt.MMD), same σ
+//	mmd, mmd_floor      = MMDWithFloor(realTest, fake, opt.MMD), σ = bandwidth
 //	ks                  = MarginalKS(realTest, fake, opt.KSTimes or FiveTimes(T)), ks_max its maximum
 //	classifier_accuracy = Classify(realTest, fake, opt.Classify)
 //	tstr_mse            = Predict(fake, realTest, opt.Predict)
@@ -75,10 +74,7 @@ func Evaluate(realTrain, realTest, fake *dataset.Paths, opt Options) (Report, er
 		}
 	}
 	r.SignatureDepth, r.Bandwidth = mo.Depth, mo.Bandwidth
-	if r.MMD, err = MMD(realTest, fake, mo); err != nil {
-		return r, err
-	}
-	if r.MMDFloor, err = MMDFloor(realTest, mo); err != nil {
+	if r.MMD, r.MMDFloor, err = MMDWithFloor(realTest, fake, mo); err != nil {
 		return r, err
 	}
 

@@ -1,9 +1,9 @@
 // Package metrics compares generated time series with real ones, following the
 // evaluation of Kidger et al. (2021), "Neural SDEs as Infinite-Dimensional GANs":
 //
-//   - MMD: the unbiased squared maximum mean discrepancy with a Gaussian kernel on
-//     truncated signatures of the time-augmented path, beside its real-vs-real floor
-//     (MMD, MMDFloor, MedianBandwidth);
+//   - MMD: the squared maximum mean discrepancy with a Gaussian kernel on truncated
+//     signatures of the time-augmented path, beside its real-vs-real floor at the same
+//     sample sizes (MMD, MMDWithFloor, MedianBandwidth);
 //   - marginals: the two-sample Kolmogorov–Smirnov statistic at fixed times
 //     (MarginalKS, FiveTimes, KSStatistic);
 //   - classification: the held-out accuracy of a logistic regression on signature
@@ -36,7 +36,7 @@ const MinPaths = 4
 const (
 	streamRealSub   = 0x6d6d642d7265616c // MMD: subsample of real
 	streamFakeSub   = 0x6d6d642d66616b65 // MMD: subsample of fake
-	streamFloor     = 0x6d6d642d666c6f72 // MMDFloor: split of real
+	streamFloor     = 0x6d6d642d666c6f72 // MMDWithFloor: split of real
 	streamClassReal = 0x636c732d7265616c // Classify: subsample and split of real
 	streamClassFake = 0x636c732d66616b65 // Classify: subsample and split of fake
 )

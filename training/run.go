@@ -332,8 +332,8 @@ func removeStaleTemps(dir string) {
 
 // metricDefinitions is written beside the numbers so that metrics.json explains itself.
 var metricDefinitions = map[string]string{
-	"mmd":                 "unbiased MMD² between generated paths and held-out real paths, Gaussian kernel on depth-3 truncated signatures of the time-augmented path [t rescaled to [0,1], channels standardised by the real data], bandwidth the median pairwise signature distance of the real set",
-	"mmd_floor":           "the same MMD² between two disjoint random halves of the real test set: what a perfect generator would score",
+	"mmd":                 "MMD² (V-statistic: squared distance between the mean embeddings) between generated paths and a random half of the held-out real paths, Gaussian kernel on depth-3 truncated signatures of the time-augmented path [t rescaled to [0,1], channels standardised by the real data], bandwidth the median pairwise signature distance of the real set; mean over 8 random splits of the real test set",
+	"mmd_floor":           "the same MMD² between that half and as many other held-out real paths as there are generated ones: what a perfect generator scores on average, so mmd/mmd_floor near 1 is indistinguishable at this sample size",
 	"ks":                  "two-sample Kolmogorov–Smirnov statistic between real and generated values at 5 evenly spaced times, per channel",
 	"classifier_accuracy": "test accuracy of a logistic regression on standardised depth-3 signatures trained to tell real from generated (0.5: indistinguishable)",
 	"tstr_mse":            "train on synthetic, test on real: MSE (normalised units) of a ridge regression predicting the second half of a path from its first half, fitted on generated paths and tested on real ones",

@@ -35,6 +35,7 @@ func TestBadInvocationsAreErrors(t *testing.T) {
 		{[]string{"train", "--model", "vae"}, "unknown model"},
 		{[]string{"train", "--steps", "0"}, "steps must be"},
 		{[]string{"train", "--batch", "-1"}, "batch must be"},
+		{[]string{"train", "--disc-steps", "0"}, "--disc-steps must be at least 1"},
 		{[]string{"train", "--data", "/no/such.csv", "--out", "TMP"}, "neither ou"},
 		{[]string{"train", "--resume", "TMP/missing"}, "resuming"},
 		{[]string{"train", "--steps", "abc"}, "invalid argument"},
