@@ -266,9 +266,10 @@ func (m *Model) minibatch(n, k int) []int {
 // Step takes one training step on a minibatch of real (normalised, no missing values;
 // its times must be the model's): one gradient of the loss for both networks, one
 // Adadelta update of the discriminator and, when due (Config.DiscSteps), of the
-// generator, weight clipping of the discriminator, and the SWA update when due. If the loss or a gradient is not finite it returns an error wrapping
-// ErrNonFinite and leaves parameters, optimiser state and averages untouched; the
-// step's noise is consumed all the same, so the next Step draws afresh.
+// generator, weight clipping of the discriminator, and the SWA update when due. If the
+// loss or a gradient is not finite it returns an error wrapping ErrNonFinite and leaves
+// parameters, optimiser state and averages untouched; the step's noise is consumed all
+// the same, so the next Step draws afresh.
 func (m *Model) Step(real *dataset.Paths) (StepStats, error) {
 	start := time.Now()
 	if err := m.checkData(real); err != nil {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/gosde/gosde/dataset"
@@ -384,10 +385,11 @@ func TestDiscSteps(t *testing.T) {
 		if _, err := m.Step(data); err != nil {
 			t.Fatal(err)
 		}
-		genMoved, discMoved := changed(gen, m.e.genP), changed(disc, m.e.discP)
+		genMoved, discMoved := !slices.Equal(gen, m.e.genP), !slices.Equal(disc, m.e.discP)
 		nowSq, _ := m.gOpt.State()
-		if want := k%3 == 2; genMoved != want || changed(gSq, nowSq) != want {
-			t.Errorf("step index %d: generator moved %v (optimiser state %v), want %v", k, genMoved, changed(gSq, nowSq), want)
+		stateMoved := !slices.Equal(gSq, nowSq)
+		if want := k%3 == 2; genMoved != want || stateMoved != want {
+			t.Errorf("step index %d: generator moved %v (optimiser state %v), want %v", k, genMoved, stateMoved, want)
 		}
 		if !discMoved {
 			t.Errorf("step index %d: the discriminator did not move", k)
@@ -412,13 +414,4 @@ func TestDiscSteps(t *testing.T) {
 			t.Errorf("DiscSteps %d accepted", n)
 		}
 	}
-}
-
-func changed(a, b []float32) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return true
-		}
-	}
-	return false
 }
