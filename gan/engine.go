@@ -317,17 +317,27 @@ func (e *engine[F]) lossGrad(b int, gp, dp []F, vSeed, bmSeed uint64, grad bool)
 			copy(aYs[(t*b+p)*C:(t*b+p+1)*C], ctl[(t*2*b+p)*dc+1:(t*2*b+p+1)*dc])
 		}
 	}
-	aXs := e.aXs[:T*b*H]
+	if err := e.backwardGenerator(gsol, b, aYs); err != nil {
+		return math.NaN(), err
+	}
+	return loss, nil
+}
+
+// backwardGenerator chains dL/dY (aYs, T×b×C time-major) of the generator's last
+// solve gsol through the readout, the SDE's adjoint and the initial network, adding
+// the parameters' gradient into e.genG.
+func (e *engine[F]) backwardGenerator(gsol host.FieldSolver[F], b int, aYs []F) error {
+	aXs := e.aXs[:e.T*b*e.hid]
 	clear(aXs)
 	e.gReadNet.VJP(aYs, aXs, e.gPart(e.genG, partReadout))
 	gg, err := gsol.Backward(aXs)
 	if err != nil {
-		return math.NaN(), wrapSolve("generator backward", err)
+		return wrapSolve("generator backward", err)
 	}
 	e.lastGenRecon = gg.ReconstructionError
 	vec.AddTo(e.gPart(e.genG, partField), gg.Params)
 	e.gInitNet.VJP(gg.Y0, nil, e.gPart(e.genG, partInitial))
-	return loss, nil
+	return nil
 }
 
 // realSlot returns where real path j's values at output time t go: C values.
@@ -377,4 +387,6 @@ const (
 	streamSampleBM
 	streamEvalV
 	streamEvalBM
+	streamSigBandwidth
+	streamSigTimes
 )

@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/gosde/gosde/dataset"
@@ -38,6 +39,7 @@ import (
 	"github.com/gosde/gosde/internal/seeds"
 	"github.com/gosde/gosde/internal/vec"
 	"github.com/gosde/gosde/optim"
+	"github.com/gosde/gosde/sigkernel"
 )
 
 // ErrNonFinite is wrapped by the error Step returns when the loss, a gradient or a solve
@@ -73,6 +75,25 @@ type Config struct {
 	// between output times is split into ⌈Δt/Dt⌉ equal steps.
 	Dt   float64
 	Seed uint64
+	// Objective is what the generator is trained by: ObjectiveWasserstein ("" too),
+	// the SDE-GAN, or ObjectiveSigKer, the signature-kernel scoring rule (no
+	// discriminator: DiscLR, WeightDecay and DiscSteps are then unused, GenLR too, the
+	// rate being SigKer.LR).
+	Objective string `json:",omitempty"`
+	// SigKer configures the signature-kernel objective.
+	SigKer SigKerConfig `json:",omitzero"`
+}
+
+// sigKer reports whether the generator is trained by the signature-kernel objective.
+func (c Config) sigKer() bool { return c.Objective == ObjectiveSigKer }
+
+// DefaultSigKer is DefaultConfig with the signature-kernel objective and its defaults:
+// batch 64 generated and 64 real paths, 4,000 steps, weight averaging from half way.
+func DefaultSigKer() Config {
+	c := DefaultConfig()
+	c.Objective, c.SigKer = ObjectiveSigKer, DefaultSigKerConfig()
+	c.Batch, c.Steps = 64, 4000
+	return c
 }
 
 // DefaultConfig is the reference setting of DESIGN.md and torchsde's example, for one
@@ -114,6 +135,16 @@ func (c Config) check() error {
 	if !(c.Dt > 0) || math.IsInf(c.Dt, 0) {
 		return fmt.Errorf("gan: invalid Dt %v", c.Dt)
 	}
+	switch c.Objective {
+	case "", ObjectiveWasserstein:
+	case ObjectiveSigKer:
+		if c.Batch < 2 {
+			return fmt.Errorf("gan: the signature-kernel score needs a batch of at least 2 paths, got %d", c.Batch)
+		}
+		return c.SigKer.check()
+	default:
+		return fmt.Errorf("gan: unknown objective %q: choose %s or %s", c.Objective, ObjectiveWasserstein, ObjectiveSigKer)
+	}
 	return nil
 }
 
@@ -130,6 +161,10 @@ type StepStats struct {
 	GenReconstruction, DiscReconstruction float64
 	Averaged                              bool    // whether the SWA averages were updated
 	Seconds                               float64 // wall time of the step
+	// Score is the signature-kernel objective's batch score (ObjectiveSigKer; GenLoss
+	// is then its squared-MMD reading, Score.MMD2(), and the discriminator's fields
+	// are zero).
+	Score sigkernel.Score
 }
 
 // Model is an SDE-GAN with its optimisers and weight averages. It is not safe for
@@ -143,6 +178,10 @@ type Model struct {
 	perm       []int
 	tensors    []tensor
 	dev        deviceState
+	// gAdam and sig are the generator's optimiser and state under ObjectiveSigKer
+	// (gOpt, dOpt and dSWA are then unused).
+	gAdam *optim.Adam[float32]
+	sig   sigKer
 }
 
 // Option configures New.
@@ -198,6 +237,15 @@ func New(cfg Config, times []float64, opts ...Option) (*Model, error) {
 	m.gSWA = optim.NewSWA[float32](len(e.genP), 0)
 	m.dSWA = optim.NewSWA[float32](len(e.discP), 0)
 	m.tensors = e.layout()
+	if cfg.sigKer() {
+		if m.gAdam, err = optim.NewAdam[float32](len(e.genP), optim.AdamConfig{LR: cfg.SigKer.LR}); err != nil {
+			return nil, fmt.Errorf("gan: generator optimiser: %w", err)
+		}
+		m.tensors = slices.DeleteFunc(m.tensors, func(t tensor) bool { return t.disc })
+		if o.engine != nil {
+			m.sig.eng, _ = o.engine.(host.SigKernelEngine)
+		}
+	}
 	return m, nil
 }
 
@@ -208,7 +256,7 @@ func (m *Model) Config() Config { return m.cfg }
 // after copying a device-held training state back to the host. A model used after
 // Close makes new ones, so Close the engine only after its models.
 func (m *Model) Close() error {
-	err := m.Sync()
+	err := errors.Join(m.Sync(), m.closeScorers())
 	if m.dev.loss != nil {
 		err = errors.Join(err, m.dev.loss.Close())
 		m.dev = deviceState{}
@@ -274,6 +322,9 @@ func (m *Model) Step(real *dataset.Paths) (StepStats, error) {
 	start := time.Now()
 	if err := m.checkData(real); err != nil {
 		return StepStats{}, err
+	}
+	if m.cfg.sigKer() {
+		return m.stepSigKer(real, start)
 	}
 	e := m.e
 	k := m.step

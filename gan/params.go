@@ -55,6 +55,14 @@ func (m *Model) paramSet() *paramset.Set {
 		}
 	}
 	view("", m.e.genP, m.e.discP)
+	if m.cfg.sigKer() {
+		// The generator alone, with Adam's state under torch's names.
+		ea, eas := m.gAdam.State()
+		view("swa.", m.gSWA.State(), nil)
+		view("opt.exp_avg.", ea, nil)
+		view("opt.exp_avg_sq.", eas, nil)
+		return &s
+	}
 	gs, gu := m.gOpt.State()
 	ds, du := m.dOpt.State()
 	view("swa.", m.gSWA.State(), m.dSWA.State())
@@ -80,7 +88,11 @@ func (m *Model) Shapes() map[string][]int { return m.paramSet().Shapes() }
 // With the Config and times the model was made with, New followed by SetParams restores
 // the model exactly.
 func (m *Model) Params() map[string][]float32 {
-	return m.paramSet().Params(paramset.Counters{Step: m.step, Updates: m.gOpt.Steps(), SWAN: m.gSWA.N()})
+	updates := m.gOpt.Steps()
+	if m.cfg.sigKer() {
+		updates = m.gAdam.Steps()
+	}
+	return m.paramSet().Params(paramset.Counters{Step: m.step, Updates: updates, SWAN: m.gSWA.N()})
 }
 
 // SetParams restores what Params returned. Every key of Names must be present with its
@@ -95,6 +107,9 @@ func (m *Model) SetParams(p map[string][]float32) error {
 	m.dev.fresh, m.dev.stale = false, false // the host's state is now the one to use
 	m.gOpt.SetSteps(c.Updates)
 	m.dOpt.SetSteps(c.Updates)
+	if m.cfg.sigKer() {
+		m.gAdam.SetSteps(c.Updates)
+	}
 	m.gSWA.SetN(c.SWAN)
 	m.dSWA.SetN(c.SWAN)
 	return nil

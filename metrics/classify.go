@@ -78,13 +78,55 @@ func Classify(real, fake *dataset.Paths, opt ClassifyOptions) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
+	mean, scale := channelStats(real)
+	return classifyWith(real, fake, opt, func(p *dataset.Paths, idx []int) ([]float64, int) {
+		return sigFeatures(p, idx, opt.Depth, mean, scale)
+	})
+}
+
+// RawClassify is Classify with the raw path values as features in place of
+// signatures: each path's T·C readings, each standardised by its training mean and
+// standard deviation. Everything else — class sizes, seeded subsampling and split,
+// logistic regression, test accuracy — is Classify's, so that with the same options
+// the two see the same paths and differ only in features; opt.Depth is unused.
+//
+// A generator trained on a signature objective can match the signature classifier's
+// features without matching the paths value by value; this classifier does not look
+// through signatures. Being linear in the values, it sees differences of the mean
+// path (at any time, in any direction of the T·C readings) but not differences of
+// spread alone: the marginal KS statistics and the increment spreads cover those.
+// Cost: O(n·(T·C)²) per Newton step.
+func RawClassify(real, fake *dataset.Paths, opt ClassifyOptions) (float64, error) {
+	if err := checkPair("real", real, "fake", fake); err != nil {
+		return 0, err
+	}
+	opt, err := opt.withDefaults()
+	if err != nil {
+		return 0, err
+	}
+	return classifyWith(real, fake, opt, rawFeatures)
+}
+
+// rawFeatures returns the selected paths' values, one row of T·C per path.
+func rawFeatures(p *dataset.Paths, idx []int) ([]float64, int) {
+	D := len(p.Times) * len(p.Channels)
+	out := make([]float64, 0, len(idx)*D)
+	for _, n := range idx {
+		out = append(out, p.Path(n)...)
+	}
+	return out, D
+}
+
+// classifyWith is Classify's procedure with the features of the selected paths
+// computed by features (rows of D numbers); opt must have its defaults applied.
+func classifyWith(real, fake *dataset.Paths, opt ClassifyOptions,
+	features func(p *dataset.Paths, idx []int) ([]float64, int)) (float64, error) {
 	n := min(real.N, fake.N, opt.MaxPaths)
 	ntr := min(max(int(math.Round(opt.TrainFrac*float64(n))), 1), n-1)
 	ri := newRNG(opt.Seed, streamClassReal).Perm(real.N)[:n]
 	fi := newRNG(opt.Seed, streamClassFake).Perm(fake.N)[:n]
-	mean, scale := channelStats(real)
-	xr, D := sigFeatures(real, ri, opt.Depth, mean, scale)
-	xf, _ := sigFeatures(fake, fi, opt.Depth, mean, scale)
+	xr, D := features(real, ri)
+	xf, _ := features(fake, fi)
 
 	// Assemble training and test sets: real rows first, labels 1 then 0.
 	nte := n - ntr

@@ -18,7 +18,7 @@ type Options struct {
 	// Predict configures both ridge predictors.
 	Predict PredictOptions
 	// KSTimes are the time indices of the marginal KS statistics; nil selects
-	// FiveTimes(T).
+	// ElevenTimes(T).
 	KSTimes []int
 }
 
@@ -42,6 +42,18 @@ type Report struct {
 	ClassifierAccuracy float64   `json:"classifier_accuracy"` // 0.5 = indistinguishable
 	TSTRMSE            float64   `json:"tstr_mse"`            // Predict(fake, realTest)
 	TRTRMSE            float64   `json:"trtr_mse"`            // Predict(realTrain, realTest)
+
+	// Statistics the signature-kernel training objective does not optimise, each
+	// beside its real-vs-real scale (see addUnoptimised in unoptimised.go).
+	KSMaxFloor             float64          `json:"ks_max_floor"`               // ks_max between two real halves, rescaled to ks_max's sizes
+	RawClassifierAccuracy  float64          `json:"raw_classifier_accuracy"`    // RawClassify(realTest, fake); 0.5 = indistinguishable
+	RawClassifierFloor     float64          `json:"raw_classifier_floor"`       // RawClassify between two real halves
+	CorrLastFirst          []ChannelValue   `json:"corr_last_first"`            // LastFirstCorrelation(fake)
+	CorrLastFirstReal      []ChannelValue   `json:"corr_last_first_real"`       // LastFirstCorrelation(realTest)
+	CorrLastFirstMaxDiff   float64          `json:"corr_last_first_max_diff"`   // max over channels of |fake − real|
+	IncrementStd           []IncrementEntry `json:"increment_std"`              // IncrementStd(fake, IncrementTimes(T))
+	IncrementStdReal       []IncrementEntry `json:"increment_std_real"`         // IncrementStd(realTest, IncrementTimes(T))
+	IncrementStdMaxRelDiff float64          `json:"increment_std_max_rel_diff"` // max of |fake/real − 1| where real > 0
 }
 
 // Evaluate runs every metric, comparing the generated paths fake with the held-out real
@@ -49,12 +61,24 @@ type Report struct {
 // training set of the TRTR predictor:
 //
 //	mmd, mmd_floor      = MMDWithFloor(realTest, fake, opt.MMD), σ = bandwidth
-//	ks                  = MarginalKS(realTest, fake, opt.KSTimes or FiveTimes(T)), ks_max its maximum
+//	ks                  = MarginalKS(realTest, fake, opt.KSTimes or ElevenTimes(T)), ks_max its maximum
 //	classifier_accuracy = Classify(realTest, fake, opt.Classify)
 //	tstr_mse            = Predict(fake, realTest, opt.Predict)
 //	trtr_mse            = Predict(realTrain, realTest, opt.Predict)
 //
-// All three sets must share Times and Channels and hold at least MinPaths paths each.
+// and, because a generator trained on a signature-kernel score can satisfy the
+// signature metrics above for the objective's reasons, statistics that objective does
+// not optimise, each beside its real-vs-real scale:
+//
+//	raw_classifier_accuracy   = RawClassify(realTest, fake, opt.Classify), same paths and split as Classify
+//	raw_classifier_floor      = RawClassify(A, B, opt.Classify), A and B two disjoint random halves of realTest
+//	ks_max_floor              = max of MarginalKS(A, B, same times) · √((1/N + 1/M)/(1/|A| + 1/|B|)),
+//	                            N = realTest.N, M = fake.N: on average what a perfect generator's ks_max scores
+//	corr_last_first(_real)    = LastFirstCorrelation(fake), of realTest; corr_last_first_max_diff
+//	increment_std(_real)      = IncrementStd(fake, IncrementTimes(T)), of realTest; increment_std_max_rel_diff
+//
+// All three sets must share Times and Channels and hold at least MinPaths paths each,
+// realTest at least 2·MinPaths (for its two halves).
 func Evaluate(realTrain, realTest, fake *dataset.Paths, opt Options) (Report, error) {
 	var r Report
 	if err := checkPair("real test", realTest, "fake", fake); err != nil {
@@ -80,7 +104,7 @@ func Evaluate(realTrain, realTest, fake *dataset.Paths, opt Options) (Report, er
 
 	times := opt.KSTimes
 	if times == nil {
-		times = FiveTimes(len(realTest.Times))
+		times = ElevenTimes(len(realTest.Times))
 	}
 	ks, err := MarginalKS(realTest, fake, times)
 	if err != nil {
@@ -97,6 +121,9 @@ func Evaluate(realTrain, realTest, fake *dataset.Paths, opt Options) (Report, er
 	co := opt.Classify
 	co.Seed = opt.Seed ^ 0x9e3779b97f4a7c15
 	if r.ClassifierAccuracy, err = Classify(realTest, fake, co); err != nil {
+		return r, err
+	}
+	if err := r.addUnoptimised(realTest, fake, times, co, opt.Seed); err != nil {
 		return r, err
 	}
 	if r.TSTRMSE, err = Predict(fake, realTest, opt.Predict); err != nil {

@@ -90,13 +90,24 @@ func MarginalKS(real, fake *dataset.Paths, times []int) ([]float64, error) {
 // value, is left out). For T <= 5 the rounded indices repeat and duplicates are dropped
 // (T = 64 gives [13 25 38 50 63]; T = 3 gives [0 1 2]; T = 1 gives [0]). It returns
 // nil for T < 1.
-func FiveTimes(T int) []int {
+func FiveTimes(T int) []int { return evenTimes(T, 1, 5) }
+
+// ElevenTimes returns eleven evenly spaced time indices of a grid of T times, from the
+// first to the last: round(k·(T−1)/10) for k = 0, …, 10, duplicates dropped as in
+// FiveTimes (T = 64 gives [0 6 13 19 25 32 38 44 50 57 63]; T = 3 gives [0 1 2]). The
+// initial time is kept because a generator's initial law is learnt like any other
+// marginal, and at 11 times a mismatch confined to part of the path is harder to
+// miss. It returns nil for T < 1.
+func ElevenTimes(T int) []int { return evenTimes(T, 0, 10) }
+
+// evenTimes returns round(k·(T−1)/parts) for k = from, …, parts, without repeats.
+func evenTimes(T, from, parts int) []int {
 	if T < 1 {
 		return nil
 	}
 	var out []int
-	for k := 1; k <= 5; k++ {
-		t := int(math.Round(float64(k) * float64(T-1) / 5))
+	for k := from; k <= parts; k++ {
+		t := int(math.Round(float64(k) * float64(T-1) / float64(parts)))
 		if len(out) == 0 || out[len(out)-1] != t {
 			out = append(out, t)
 		}

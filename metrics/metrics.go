@@ -5,12 +5,17 @@
 //     signatures of the time-augmented path, beside its real-vs-real floor at the same
 //     sample sizes (MMD, MMDWithFloor, MedianBandwidth);
 //   - marginals: the two-sample Kolmogorov–Smirnov statistic at fixed times
-//     (MarginalKS, FiveTimes, KSStatistic);
+//     (MarginalKS, ElevenTimes, FiveTimes, KSStatistic);
 //   - classification: the held-out accuracy of a logistic regression on signature
 //     features told to separate real from generated paths (Classify); 0.5 is perfect;
 //   - prediction: the test error of a ridge regression that predicts the second half
 //     of a path from its first half (Predict), trained on generated data and tested on
 //     real data (TSTR) beside the same predictor trained on real data (TRTR);
+//   - statistics a signature-kernel training objective does not optimise directly,
+//     so that a good score cannot come from matching the objective's features alone:
+//     a classifier on the raw path values (RawClassify), the correlation of the last
+//     value with the first (LastFirstCorrelation) and the spread of one-step
+//     increments (IncrementStd, IncrementTimes), each beside real data's own score;
 //
 // and Evaluate, which runs all of them and returns a JSON-ready Report.
 //
@@ -39,6 +44,7 @@ const (
 	streamFloor     = 0x6d6d642d666c6f72 // MMDWithFloor: split of real
 	streamClassReal = 0x636c732d7265616c // Classify: subsample and split of real
 	streamClassFake = 0x636c732d66616b65 // Classify: subsample and split of fake
+	streamHalves    = 0x72722d68616c7665 // Evaluate: split of real test into halves
 )
 
 func newRNG(seed, stream uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, stream)) }

@@ -445,8 +445,8 @@ func TestEvaluate(t *testing.T) {
 	el := time.Since(start)
 	js, _ := json.Marshal(r)
 	t.Logf("Evaluate took %v: %s", el, js)
-	if r.SignatureDepth != 3 || !(r.Bandwidth > 0) || len(r.KS) != 5 || r.KS[4].Time != 63 ||
-		r.KS[4].ChannelName != "a" || r.KS[4].TimeValue != 1 {
+	if r.SignatureDepth != 3 || !(r.Bandwidth > 0) || len(r.KS) != 11 || r.KS[10].Time != 63 ||
+		r.KS[10].ChannelName != "a" || r.KS[10].TimeValue != 1 || r.KS[0].Time != 0 || r.KS[0].D != 0 {
 		t.Errorf("report fields: %+v", r)
 	}
 	if !(r.MMD > 5*r.MMDFloor) || !(r.MMDFloor > 0) {
@@ -458,7 +458,7 @@ func TestEvaluate(t *testing.T) {
 	if !(r.TSTRMSE > r.TRTRMSE) {
 		t.Errorf("TSTR %v should exceed TRTR %v for a drifted generator", r.TSTRMSE, r.TRTRMSE)
 	}
-	for _, key := range []string{`"mmd":`, `"mmd_floor":`, `"signature_depth":3`, `"bandwidth":`, `"ks":[{"time":13`,
+	for _, key := range []string{`"mmd":`, `"mmd_floor":`, `"signature_depth":3`, `"bandwidth":`, `"ks":[{"time":0,`,
 		`"ks_max":`, `"classifier_accuracy":`, `"tstr_mse":`, `"trtr_mse":`} {
 		if !strings.Contains(string(js), key) {
 			t.Errorf("JSON lacks %s", key)

@@ -3,6 +3,7 @@ package training
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/gosde/gosde/checkpoint"
 	"github.com/gosde/gosde/dataset"
@@ -69,7 +70,7 @@ func Load(path string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m := f.Metadata[metaModel]; m != "sde-gan" && m != "latent-sde" {
+	if m := f.Metadata[metaModel]; !slices.Contains(Models, m) {
 		return nil, fmt.Errorf("%s is not a gosde checkpoint (model %q; gosde writes %v)", path, m, Models)
 	}
 	ck := &Checkpoint{Params: map[string][]float32{}}

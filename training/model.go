@@ -12,15 +12,15 @@ import (
 )
 
 // Models that Run trains.
-var Models = []string{"sde-gan", "latent-sde"}
+var Models = []string{"sde-gan", "sde-sigker", "latent-sde"}
 
 // model is what a training run asks of a model; gan.Model and latent.Model are
 // adapted to it below.
 type model interface {
 	step(real *dataset.Paths) (Stats, error)
-	// testLoss is the model's own loss on held-out data (NaN where it has none that
-	// is comparable across runs).
-	testLoss(test *dataset.Paths, seed uint64) (float64, error)
+	// testLoss is the model's own loss on the held-out data.Test (NaN where it has
+	// none that is comparable across runs); data.Train is the training set.
+	testLoss(data *Data, seed uint64) (float64, error)
 	Sample(n int, seed uint64, averaged bool) (*dataset.Paths, error)
 	Params() map[string][]float32
 	SetParams(map[string][]float32) error
@@ -54,7 +54,8 @@ func checkDevice(model, device, method, adjoint string) error {
 type Stats struct {
 	Step int
 	// Loss is the curve to watch: the Wasserstein estimate mean D(real) − mean D(fake)
-	// for the SDE-GAN, the negative ELBO for the latent SDE.
+	// for the SDE-GAN, the batch's unbiased signature-kernel MMD² for sde-sigker, the
+	// negative ELBO for the latent SDE.
 	Loss float64
 	// Detail names the model's other numbers, for progress lines.
 	Detail string
@@ -70,13 +71,20 @@ type Stats struct {
 func newModel(cfg *Config, channels int, times []float64, eng host.Engine) (model, error) {
 	dt := stepFor(times)
 	switch cfg.Model {
-	case "sde-gan":
+	case "sde-gan", "sde-sigker":
 		g := cfg.GAN
 		g.DataChannels, g.Steps, g.Seed, g.Dt = channels, cfg.Steps, cfg.Seed, dt
+		g.Objective = gan.ObjectiveWasserstein
+		if cfg.Model == "sde-sigker" {
+			g.Objective = gan.ObjectiveSigKer
+		}
 		cfg.GAN = g
 		m, err := gan.New(g, times, gan.WithEngine(eng))
 		if err != nil {
 			return nil, err
+		}
+		if g.Objective == gan.ObjectiveSigKer {
+			return sigKerModel{ganModel{m}}, nil
 		}
 		return ganModel{m}, nil
 	case "latent-sde":
@@ -112,9 +120,26 @@ func (g ganModel) step(real *dataset.Paths) (Stats, error) {
 }
 
 // testLoss is the Wasserstein estimate on the test set with the averaged networks.
-func (g ganModel) testLoss(test *dataset.Paths, seed uint64) (float64, error) {
-	l, err := g.Evaluate(test, g.SWACount() > 0, seed)
+func (g ganModel) testLoss(data *Data, seed uint64) (float64, error) {
+	l, err := g.Evaluate(data.Test, g.SWACount() > 0, seed)
 	return -l, err
+}
+
+// sigKerModel is the SDE-GAN's generator trained by the signature-kernel score.
+type sigKerModel struct{ ganModel }
+
+func (g sigKerModel) step(real *dataset.Paths) (Stats, error) {
+	st, err := g.Step(real)
+	return Stats{Step: st.Step, Loss: st.Score.MMD2(), Seconds: st.Seconds,
+		Detail:         fmt.Sprintf("MMD² %.4f  score %.4f", st.Score.MMD2(), st.Score.Value()),
+		Reconstruction: st.GenReconstruction,
+		nonFinite:      errors.Is(err, gan.ErrNonFinite)}, err
+}
+
+// testLoss is the unbiased signature-kernel MMD² against the test set with the
+// averaged generator.
+func (g sigKerModel) testLoss(data *Data, seed uint64) (float64, error) {
+	return g.EvaluateScore(data.Train, data.Test, g.SWACount() > 0, seed)
 }
 
 type latentModel struct{ *latent.Model }
@@ -126,8 +151,8 @@ func (l latentModel) step(real *dataset.Paths) (Stats, error) {
 		nonFinite: errors.Is(err, latent.ErrNonFinite)}, err
 }
 
-func (l latentModel) testLoss(test *dataset.Paths, seed uint64) (float64, error) {
-	return l.Evaluate(test, seed)
+func (l latentModel) testLoss(data *Data, seed uint64) (float64, error) {
+	return l.Evaluate(data.Test, seed)
 }
 
 // parseSolver maps the command line's names to the solver's method and adjoint.

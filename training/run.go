@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/gosde/gosde/checkpoint"
@@ -80,6 +81,7 @@ func DefaultConfig() Config {
 	g.Batch = 256
 	g.Steps = 2000
 	g.SWAStart = -1
+	g.SigKer = gan.DefaultSigKerConfig()
 	return Config{Model: "sde-gan", Data: "ou", Steps: g.Steps, Seed: 1, CheckpointEvery: 250, EvalPaths: 1000,
 		GAN: g, Latent: latent.DefaultConfig(), Method: "reversible-heun", Adjoint: "reversible",
 		ReconstructionWarn: 1e-2, Device: "auto"}
@@ -96,7 +98,7 @@ func (c Config) Check() error {
 		return err
 	}
 	switch {
-	case c.Model != "sde-gan" && c.Model != "latent-sde":
+	case !slices.Contains(Models, c.Model):
 		return fmt.Errorf("unknown model %q: the models are %v", c.Model, Models)
 	case c.Model == "latent-sde" && c.Latent.Batch < 1:
 		return fmt.Errorf("batch must be at least 1, got %d", c.Latent.Batch)
@@ -295,7 +297,7 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 	if err != nil {
 		return nil, fmt.Errorf("evaluating the trained model: %w", err)
 	}
-	if res.TestLoss, err = model.testLoss(data.Test, cfg.Seed^0x7e57); err != nil {
+	if res.TestLoss, err = model.testLoss(data, cfg.Seed^0x7e57); err != nil {
 		return nil, fmt.Errorf("test loss: %w", err)
 	}
 	res.Trained, res.Steps, res.Seconds = trained, model.Steps(), time.Since(start).Seconds()
@@ -332,13 +334,18 @@ func removeStaleTemps(dir string) {
 
 // metricDefinitions is written beside the numbers so that metrics.json explains itself.
 var metricDefinitions = map[string]string{
-	"mmd":                 "MMD² (V-statistic: squared distance between the mean embeddings) between generated paths and a random half of the held-out real paths, Gaussian kernel on depth-3 truncated signatures of the time-augmented path [t rescaled to [0,1], channels standardised by the real data], bandwidth the median pairwise signature distance of the real set; mean over 8 random splits of the real test set",
-	"mmd_floor":           "the same MMD² between that half and as many other held-out real paths as there are generated ones: what a perfect generator scores on average, so mmd/mmd_floor near 1 is indistinguishable at this sample size",
-	"ks":                  "two-sample Kolmogorov–Smirnov statistic between real and generated values at 5 evenly spaced times, per channel",
-	"classifier_accuracy": "test accuracy of a logistic regression on standardised depth-3 signatures trained to tell real from generated (0.5: indistinguishable)",
-	"tstr_mse":            "train on synthetic, test on real: MSE (normalised units) of a ridge regression predicting the second half of a path from its first half, fitted on generated paths and tested on real ones",
-	"trtr_mse":            "the same predictor fitted on real training paths: the reference for tstr_mse",
-	"test_loss":           "the model's own loss on the test set after training: for the SDE-GAN the Wasserstein estimate mean D(real) − mean D(fake) (averaged networks), for the latent SDE the mean negative ELBO per path",
+	"mmd":                     "MMD² (V-statistic: squared distance between the mean embeddings) between generated paths and a random half of the held-out real paths, Gaussian kernel on depth-3 truncated signatures of the time-augmented path [t rescaled to [0,1], channels standardised by the real data], bandwidth the median pairwise signature distance of the real set; mean over 8 random splits of the real test set",
+	"mmd_floor":               "the same MMD² between that half and as many other held-out real paths as there are generated ones: what a perfect generator scores on average, so mmd/mmd_floor near 1 is indistinguishable at this sample size",
+	"ks":                      "two-sample Kolmogorov–Smirnov statistic between real and generated values at 11 evenly spaced times (the first and the last included), per channel",
+	"ks_max_floor":            "the largest such KS between two disjoint random halves of the real test set, rescaled to the sample sizes of ks_max: about what a perfect generator's ks_max scores",
+	"raw_classifier_accuracy": "test accuracy of a logistic regression on the raw path values (every time and channel, standardised) trained to tell real from generated (0.5: indistinguishable); unlike classifier_accuracy it does not see signatures, which the sde-sigker objective matches",
+	"raw_classifier_floor":    "the same raw-value classifier between two disjoint random halves of the real test set",
+	"corr_last_first":         "per channel, the Pearson correlation over generated paths of the last value with the first (corr_last_first_real: the same for the real test set; corr_last_first_max_diff: the largest difference)",
+	"increment_std":           "per channel, the standard deviation over generated paths of the one-step increment Y(t+1) − Y(t) starting at index round(0.4·(T−1)) and at T−2 (increment_std_real: the real test set; increment_std_max_rel_diff: the largest |generated/real − 1|)",
+	"classifier_accuracy":     "test accuracy of a logistic regression on standardised depth-3 signatures trained to tell real from generated (0.5: indistinguishable)",
+	"tstr_mse":                "train on synthetic, test on real: MSE (normalised units) of a ridge regression predicting the second half of a path from its first half, fitted on generated paths and tested on real ones",
+	"trtr_mse":                "the same predictor fitted on real training paths: the reference for tstr_mse",
+	"test_loss":               "the model's own loss on the test set after training: for the SDE-GAN the Wasserstein estimate mean D(real) − mean D(fake) (averaged networks), for sde-sigker the unbiased signature-kernel MMD² (the training objective plus the real set's constant) in batches of the training batch size at evenly spaced times, for the latent SDE the mean negative ELBO per path",
 }
 
 // stepFor is the solver step: the smallest spacing of the observation times, so that
@@ -445,8 +452,11 @@ func (h *history) add(st Stats) {
 
 func (h history) series(modelName string) []plots.Series {
 	loss := "Wasserstein estimate: mean D(real) − mean D(fake)"
-	if modelName == "latent-sde" {
+	switch modelName {
+	case "latent-sde":
 		loss = "negative ELBO (training minibatch)"
+	case "sde-sigker":
+		loss = "signature-kernel MMD² (training minibatch, unbiased)"
 	}
 	return []plots.Series{
 		{Name: loss, Step: h.Step, Values: h.Loss},

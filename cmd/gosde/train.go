@@ -22,6 +22,7 @@ func newTrainCommand() *cobra.Command {
 	var (
 		out, resume  string
 		batch, width int
+		lr           float64
 		maxTime      time.Duration
 	)
 	cmd := &cobra.Command{
@@ -58,6 +59,9 @@ it, bit-identically to a run that was never interrupted.`,
 			if cmd.Flags().Changed("width") {
 				cfg.GAN.Width, cfg.Latent.Width = width, width
 			}
+			if err := applyModelDefaults(cmd, &cfg, lr); err != nil {
+				return err
+			}
 			if resume != "" && !cmd.Flags().Changed("device") {
 				cfg.Device = "" // keep the run's own device
 			}
@@ -87,9 +91,12 @@ it, bit-identically to a run that was never interrupted.`,
 			fmt.Fprintf(o, "%-26s %12s %12s\n", "metric", "untrained", "trained")
 			if u != nil {
 				fmt.Fprintf(o, "%-26s %12.4g %12.4g   (real-vs-real floor %.4g: trained is %.1f× it)\n", "signature MMD²", u.MMD, t.MMD, t.MMDFloor, t.MMD/t.MMDFloor)
-				fmt.Fprintf(o, "%-26s %12.3f %12.3f\n", "largest marginal KS", u.KSMax, t.KSMax)
+				fmt.Fprintf(o, "%-26s %12.3f %12.3f   (two real halves: %.3f)\n", "largest marginal KS", u.KSMax, t.KSMax, t.KSMaxFloor)
 				fmt.Fprintf(o, "%-26s %12.3f %12.3f   (0.5 is perfect)\n", "classifier accuracy", u.ClassifierAccuracy, t.ClassifierAccuracy)
 				fmt.Fprintf(o, "%-26s %12.4g %12.4g   (train on real: %.4g)\n", "prediction MSE (TSTR)", u.TSTRMSE, t.TSTRMSE, t.TRTRMSE)
+				fmt.Fprintf(o, "%-26s %12.3f %12.3f   (two real halves: %.3f)\n", "raw-path classifier", u.RawClassifierAccuracy, t.RawClassifierAccuracy, t.RawClassifierFloor)
+				fmt.Fprintf(o, "%-26s %12.3f %12.3f   (largest difference from the real test set's)\n", "corr(last, first)", u.CorrLastFirstMaxDiff, t.CorrLastFirstMaxDiff)
+				fmt.Fprintf(o, "%-26s %12.3f %12.3f   (largest |generated/real − 1|)\n", "increment spread", u.IncrementStdMaxRelDiff, t.IncrementStdMaxRelDiff)
 			}
 			fmt.Fprintf(o, "metrics: %s\nplots:   %s, %s, %s\ncheckpoint: %s\n",
 				filepath.Join(dir, training.MetricsFile),
@@ -99,10 +106,10 @@ it, bit-identically to a run that was never interrupted.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Model, "model", cfg.Model, "model to train: sde-gan or latent-sde")
+	f.StringVar(&cfg.Model, "model", cfg.Model, "model to train: sde-gan, sde-sigker (the SDE-GAN's generator trained by a signature-kernel score, no discriminator) or latent-sde")
 	f.StringVar(&cfg.Data, "data", cfg.Data, "data: ou, air-quality, a CSV file, or a directory of the Beijing CSVs")
 	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "training steps")
-	f.IntVar(&batch, "batch", cfg.GAN.Batch, "paths per step (default 256 for both models)")
+	f.IntVar(&batch, "batch", cfg.GAN.Batch, "paths per step (default 256; 64 generated and 64 real for sde-sigker)")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the data, the initialisation and all noise")
 	f.StringVar(&cfg.Device, "device", cfg.Device, "engine: auto (the GPU when this build has one that starts, else the CPU), cpu or gpu; the GPU solves the latent SDE with reversible Heun only")
 	f.StringVar(&out, "out", "", "run directory (default runs/<date-time>)")
@@ -124,7 +131,13 @@ it, bit-identically to a run that was never interrupted.`,
 	f.Float64Var(&cfg.Latent.Dt, "dt", cfg.Latent.Dt, "latent SDE: the solver's largest step (0: the smallest spacing of the observation times)")
 	f.Float64Var(&cfg.ReconstructionWarn, "reconstruction-warn", cfg.ReconstructionWarn,
 		"warn (once) when the reversible adjoint's reconstruction error exceeds this, in normalised units (0: never)")
-	f.Float64Var(&cfg.Latent.LR, "lr", cfg.Latent.LR, "latent SDE learning rate (Adam)")
+	f.Float64Var(&lr, "lr", cfg.Latent.LR, fmt.Sprintf("Adam's learning rate: latent SDE (default %g) and sde-sigker (default %g); the SDE-GAN takes --lr-gen and --lr-disc", cfg.Latent.LR, cfg.GAN.SigKer.LR))
+	f.StringVar(&cfg.GAN.SigKer.Static, "static", cfg.GAN.SigKer.Static, "sde-sigker: the signature kernel's static kernel, rbf or linear")
+	f.Float64Var(&cfg.GAN.SigKer.Sigma2Scale, "sigma2-scale", cfg.GAN.SigKer.Sigma2Scale, "sde-sigker: the RBF kernel's σ² as a multiple of the median squared distance between real points")
+	f.IntVar(&cfg.GAN.SigKer.Refine, "refine", cfg.GAN.SigKer.Refine, "sde-sigker: dyadic refinement of the signature kernel's PDE grid (0 = the data's times)")
+	f.IntVar(&cfg.GAN.SigKer.Times, "score-times", cfg.GAN.SigKer.Times, "sde-sigker: times scored per step, both ends and the rest drawn at random (0: all)")
+	f.Float64Var(&cfg.GAN.SigKer.TimeScale, "time-scale", cfg.GAN.SigKer.TimeScale, "sde-sigker: length of the time channel the kernel sees")
+	f.StringVar(&cfg.GAN.SigKer.Schedule, "schedule", cfg.GAN.SigKer.Schedule, "sde-sigker: learning-rate schedule, cosine (to zero over --steps) or constant")
 	f.IntVar(&cfg.Latent.LatentSize, "latent-size", cfg.Latent.LatentSize, "latent SDE: size of the latent state")
 	f.IntVar(&cfg.Latent.ContextSize, "context-size", cfg.Latent.ContextSize, "latent SDE: size of the encoder's context")
 	return cmd
@@ -135,10 +148,50 @@ it, bit-identically to a run that was never interrupted.`,
 var runTraining = training.Run
 
 func testLossName(model string) string {
-	if model == "latent-sde" {
+	switch model {
+	case "latent-sde":
 		return "mean negative ELBO per test path"
+	case "sde-sigker":
+		return "signature-kernel MMD² against the test set"
 	}
 	return "Wasserstein estimate on the test set"
+}
+
+// sigKerSteps is sde-sigker's default length: it converges in fewer, dearer steps than
+// the SDE-GAN's default 2,000.
+const sigKerSteps = 2000
+
+// applyModelDefaults gives the model its own defaults where a flag was not given, and
+// routes --lr to the model that has one; flags that the model does not use are
+// refused by name rather than ignored.
+func applyModelDefaults(cmd *cobra.Command, cfg *training.Config, lr float64) error {
+	changed := cmd.Flags().Changed
+	switch cfg.Model {
+	case "sde-sigker":
+		if !changed("batch") {
+			cfg.GAN.Batch = 64
+		}
+		if !changed("steps") {
+			cfg.Steps, cfg.GAN.Steps = sigKerSteps, sigKerSteps
+		}
+		if changed("lr") {
+			cfg.GAN.SigKer.LR = lr
+		}
+		for _, name := range []string{"lr-gen", "lr-disc", "weight-decay", "disc-steps"} {
+			if changed(name) {
+				return fmt.Errorf("--%s is the SDE-GAN's; sde-sigker has no discriminator and trains its generator with Adam at --lr", name)
+			}
+		}
+	case "latent-sde":
+		if changed("lr") {
+			cfg.Latent.LR = lr
+		}
+	default:
+		if changed("lr") {
+			return fmt.Errorf("--lr is not the SDE-GAN's: give --lr-gen and --lr-disc (Adadelta)")
+		}
+	}
+	return nil
 }
 
 // progress shows a bar on a terminal and a plain line every few seconds otherwise.
