@@ -248,6 +248,7 @@ func (m *Model) scoreBatch(real *dataset.Paths, idx, ts []int, gp []float32, vSe
 	e, s := m.e, &m.sig
 	b, K, C := len(idx), len(ts), m.e.C
 	D := 1 + C
+	e.ensure(b)
 	gsol, _, err := e.generate(b, gp, vSeed, 0, bmSeed, !grad)
 	if err != nil {
 		return sigkernel.Score{}, err
@@ -315,7 +316,6 @@ func (m *Model) stepSigKer(real *dataset.Paths, start time.Time) (StepStats, err
 	}
 	e, k := m.e, m.step
 	idx := m.minibatch(real.N, k)
-	e.ensure(m.cfg.Batch)
 	m.step++
 	st := StepStats{Step: m.step}
 	score, err := m.scoreBatch(real, idx, m.scoredTimes(m.cfg.Seed, k), e.genP,
