@@ -63,14 +63,20 @@ type backend interface {
 	adadelta(p, g, sq, acc buffer, n int64, lr, rho, eps, wd float64) error
 	swa(avg, p buffer, n, count int64) error
 	clip(x buffer, n int64, lim float64) error
+	// sigPairs, sigGrad and sigValues are the signature-kernel scorer's kernels
+	// (kernels/sigkernel_*.cu), in float64: the kernel value of every pair and the
+	// per-pair gradients, their sum per generated path, and the values' sums by kind.
+	sigPairs(paths, pairs, vals, pg, ws buffer, a sigArgs, sp sigPlan) error
+	sigGrad(pg, off, ent, grad buffer, M, LD int64) error
+	sigValues(vals, out buffer, Pw, Pc, Pr int64) error
 }
 
 // upload copies s into b, ordered before later launches.
-func upload[T int32 | float32](be backend, b buffer, s []T) error {
+func upload[T int32 | float32 | float64](be backend, b buffer, s []T) error {
 	if len(s) == 0 {
 		return nil
 	}
-	n := int64(len(s)) * 4
+	n := int64(len(s)) * int64(unsafe.Sizeof(s[0]))
 	if n > b.size {
 		return fmt.Errorf("cuda: internal error: uploading %d bytes into a buffer of %d", n, b.size)
 	}
@@ -78,11 +84,11 @@ func upload[T int32 | float32](be backend, b buffer, s []T) error {
 }
 
 // download copies len(s) values from b into s, after every earlier launch.
-func download[T int32 | float32](be backend, s []T, b buffer) error {
+func download[T int32 | float32 | float64](be backend, s []T, b buffer) error {
 	if len(s) == 0 {
 		return nil
 	}
-	n := int64(len(s)) * 4
+	n := int64(len(s)) * int64(unsafe.Sizeof(s[0]))
 	if n > b.size {
 		return fmt.Errorf("cuda: internal error: downloading %d bytes from a buffer of %d", n, b.size)
 	}

@@ -1,7 +1,8 @@
 // Package cuda is gosde's GPU engine: it implements host.Engine with the fused
-// reversible-Heun kernels of package kernels. Binaries built with -tags cuda drive them
-// on an NVIDIA GPU through gorgonia.org/cu (the CUDA driver API), and register the
-// engine with host as the "gpu" device.
+// reversible-Heun kernels of package kernels, and host.SigKernelEngine (the
+// signature-kernel scoring rule, in float64) with its signature-kernel kernels.
+// Binaries built with -tags cuda drive them on an NVIDIA GPU through gorgonia.org/cu
+// (the CUDA driver API), and register the engine with host as the "gpu" device.
 //
 // The engine talks to its device through a small backend interface (allocate, copy,
 // launch one of the kernels). Besides the GPU backend (build tag cuda) there is an

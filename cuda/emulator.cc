@@ -9,13 +9,16 @@
 
 #include <ucontext.h>
 
+#include <algorithm>
 #include <functional>
+#include <limits>
 #include <vector>
 
 #include "control.cuh"
 #include "mlp.cuh"
 #include "optim.cuh"
 #include "revheun.cuh"
+#include "sigkernel.cuh"
 
 namespace {
 const int reduceThreads = 256; // GOSDE_REDUCE_THREADS in reduce.cu
@@ -34,6 +37,7 @@ struct Coroutines {
 	std::vector<ucontext_t> ctx;
 	std::vector<std::vector<char>> stacks;
 	std::vector<char> done;
+	std::vector<long long> syncs; // barriers passed, per coroutine
 	const std::function<void(int)>* body = nullptr;
 	int cur = 0;
 };
@@ -42,6 +46,7 @@ Coroutines* running = nullptr;
 
 void yield_to_scheduler() {
 	Coroutines* c = running;
+	c->syncs[c->cur]++;
 	swapcontext(&c->ctx[c->cur], &c->main);
 }
 
@@ -52,12 +57,15 @@ void coroutine_entry() {
 	c->done[i] = 1; // returning resumes c->main (uc_link)
 }
 
-void run_coroutines(int n, const std::function<void(int)>& body) {
+// run_coroutines runs body(0…n-1) as coroutines and reports whether they all passed
+// the same number of barriers.
+bool run_coroutines(int n, const std::function<void(int)>& body) {
 	static Coroutines c;
 	const size_t stack = 256 << 10;
 	c.body = &body;
 	c.ctx.resize(n);
 	c.done.assign(n, 0);
+	c.syncs.assign(n, 0);
 	if ((int)c.stacks.size() < n) c.stacks.resize(n);
 	for (int i = 0; i < n; i++) {
 		c.stacks[i].resize(stack);
@@ -80,6 +88,19 @@ void run_coroutines(int n, const std::function<void(int)>& body) {
 	}
 	gosde::lane_sync_hook = nullptr;
 	running = nullptr;
+	return std::all_of(c.syncs.begin(), c.syncs.end(), [&](long long k) { return k == c.syncs[0]; });
+}
+
+// run_block runs the n threads of one block of a kernel with block-wide barriers
+// (gosde::Block), as coroutines like a path's lanes, and reports whether every thread
+// passed the same number of barriers (on the GPU a barrier that some threads skip is
+// undefined behaviour).
+bool run_block(int n, const std::function<void(int)>& thread) {
+	if (n == 1) {
+		thread(0);
+		return true;
+	}
+	return run_coroutines(n, thread);
 }
 
 // run_blocks runs a path kernel's threads block by block, as the GPU would launch
@@ -214,6 +235,48 @@ void emu_swa(float* avg, const float* p, long long n, long long count) {
 
 void emu_clip(float* x, long long n, double lim) {
 	for (long long i = 0; i < n; i++) gosde::clip_update(x, i, lim);
+}
+
+// The signature kernel's pairs, block by block, each block's threads as coroutines.
+// Shared memory and the global workspace start as NaN, as garbage would on the GPU, so
+// that reading what a launch has not written shows.
+long long emu_sigkernel_pairs(const double* paths, const int* pairs, double* vals, double* pg, double* ws, long long P,
+                              long long Pg, long long Pw, long long len, long long dim, long long refine,
+                              long long kind, double sigma2, double scale_w, double scale_c, long long stage,
+                              long long ws_stride, long long blocks, long long threads) {
+	const gosde::SigShape s{(int)len, (int)dim, (int)refine, (int)kind, sigma2};
+	if (ws_stride != gosde::sig_ws_doubles(s)) return 1;
+	const gosde::SigPairs a{paths, pairs, vals, pg, P, Pg, Pw, scale_w, scale_c};
+	const double nan = std::numeric_limits<double>::quiet_NaN();
+	std::vector<double> smem(stage ? ws_stride : 0);
+	if (!stage) std::fill(ws, ws + blocks * ws_stride, nan);
+	for (long long b = 0; b < blocks; b++) {
+		std::fill(smem.begin(), smem.end(), nan);
+		double* w = stage ? smem.data() : ws + b * ws_stride;
+		const bool same = run_block((int)threads, [&](int t) {
+			gosde::sig_pairs_block(s, a, w, b, blocks, gosde::Block{t, (int)threads});
+		});
+		if (!same) return 2;
+	}
+	return 0;
+}
+
+void emu_sigkernel_grad(const double* pg, const int* off, const int* ent, double* grad, long long M, long long LD) {
+	for (long long q = 0; q < M * LD; q++) gosde::sig_grad_sum(pg, off, ent, grad, LD, q);
+}
+
+long long emu_sigkernel_values(const double* vals, double* out, long long Pw, long long Pc, long long Pr) {
+	const int n = GOSDE_SIG_VALUES_THREADS;
+	std::vector<double> part(n);
+	const long long lo[3] = {0, Pw, Pw + Pc}, cnt[3] = {Pw, Pc, Pr};
+	for (int b = 0; b < 3; b++) {
+		std::fill(part.begin(), part.end(), std::numeric_limits<double>::quiet_NaN()); // shared memory
+		const bool same = run_block(n, [&](int t) {
+			gosde::sig_values_block(vals, lo[b], lo[b] + cnt[b], out + b, part.data(), gosde::Block{t, n});
+		});
+		if (!same) return 2;
+	}
+	return 0;
 }
 
 } // extern "C"

@@ -77,6 +77,8 @@ func bl(b bool) C.longlong {
 	return 0
 }
 
+func dp(b buffer) *C.double { return (*C.double)(b.host) }
+
 func (*emulator) multiprocessors() int { return 0 }
 
 func (*emulator) revheunForward(fd, theta, ws, y0, ts, hs, outidx, dw, ys buffer, B, n0, n1, N int64, pl pathLaunch) error {
@@ -151,5 +153,30 @@ func (*emulator) swa(avg, p buffer, n, count int64) error {
 
 func (*emulator) clip(x buffer, n int64, lim float64) error {
 	C.emu_clip(fp(x), ll(n), C.double(lim))
+	return nil
+}
+
+func (*emulator) sigPairs(paths, pairs, vals, pg, ws buffer, a sigArgs, sp sigPlan) error {
+	switch C.emu_sigkernel_pairs(dp(paths), ip(pairs), dp(vals), dp(pg), dp(ws), ll(a.P), ll(a.Pg), ll(a.Pw), ll(a.len), ll(a.dim),
+		ll(a.refine), ll(a.kind), C.double(a.sigma2), C.double(a.scaleW), C.double(a.scaleC), bl(sp.stage), ll(sp.wsDoubles),
+		ll(int64(sp.blocks)), ll(int64(sp.threads))) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("cuda: emulator: internal error: the signature kernel's workspace of %d doubles is not the kernel's", sp.wsDoubles)
+	default:
+		return fmt.Errorf("cuda: emulator: the threads of a signature-kernel block passed different numbers of barriers (%v)", sp)
+	}
+}
+
+func (*emulator) sigGrad(pg, off, ent, grad buffer, M, LD int64) error {
+	C.emu_sigkernel_grad(dp(pg), ip(off), ip(ent), dp(grad), ll(M), ll(LD))
+	return nil
+}
+
+func (*emulator) sigValues(vals, out buffer, Pw, Pc, Pr int64) error {
+	if C.emu_sigkernel_values(dp(vals), dp(out), ll(Pw), ll(Pc), ll(Pr)) != 0 {
+		return fmt.Errorf("cuda: emulator: the threads of a signature-kernel values block passed different numbers of barriers")
+	}
 	return nil
 }

@@ -35,6 +35,15 @@ void emu_adadelta(float* p, const float* g, float* sq, float* acc, long long n, 
                   double wd);
 void emu_swa(float* avg, const float* p, long long n, long long count);
 void emu_clip(float* x, long long n, double lim);
+// The signature-kernel kernels. emu_sigkernel_pairs returns 0, or 1 when ws_stride is
+// not the kernels' workspace size, or 2 when the threads of a block did not all pass
+// the same number of barriers.
+long long emu_sigkernel_pairs(const double* paths, const int* pairs, double* vals, double* pg, double* ws, long long P,
+                              long long Pg, long long Pw, long long len, long long dim, long long refine,
+                              long long kind, double sigma2, double scale_w, double scale_c, long long stage,
+                              long long ws_stride, long long blocks, long long threads);
+void emu_sigkernel_grad(const double* pg, const int* off, const int* ent, double* grad, long long M, long long LD);
+long long emu_sigkernel_values(const double* vals, double* out, long long Pw, long long Pc, long long Pr);
 
 #ifdef __cplusplus
 }

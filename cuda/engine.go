@@ -15,6 +15,11 @@ type Engine struct {
 	closed bool
 	chunk  int // bytes of increments per chunk; 0: defaultChunkBytes
 	lanes  int // threads per path in the reversible-Heun kernels; 0: autoLanes
+	// sigThreads (threads per pair; 0: planSig's) and sigGlobal (the grids in global
+	// memory even where shared memory would hold them) shape the signature-kernel
+	// scorers made afterwards (tests).
+	sigThreads int
+	sigGlobal  bool
 	// prefetchHits counts the SDE-GAN solves whose Brownian increments a Prefetch
 	// had drawn (tests).
 	prefetchHits int
@@ -40,8 +45,8 @@ func (e *Engine) NewSolver(spec host.FieldSpec, prob host.Problem) (host.Solver,
 	return newSolver(e, spec, prob)
 }
 
-// Close frees the engine's memory and releases its device. Solvers made by the engine
-// must be closed first.
+// Close frees the engine's memory and releases its device. Solvers and
+// signature-kernel scorers made by the engine must be closed first.
 func (e *Engine) Close() error {
 	if e.closed {
 		return nil

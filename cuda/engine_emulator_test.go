@@ -17,6 +17,8 @@ const (
 	wideMaxBatch = 300
 	bigBatch     = 2000
 	ganBatch     = 96
+	// sigBenchBatch is the generated and real paths of BenchmarkSigScore.
+	sigBenchBatch = 8
 )
 
 func openTestEngine() (*Engine, error) { return OpenEmulator(), nil }

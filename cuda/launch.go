@@ -22,10 +22,13 @@ const (
 	kGANControlVJP   = "gosde_gan_control_vjp"
 	kControlIncr     = "gosde_control_increments"
 	kChainControl    = "gosde_chain_control"
+	kSigPairs        = "gosde_sigkernel_pairs"
+	kSigGrad         = "gosde_sigkernel_grad"
+	kSigValues       = "gosde_sigkernel_values"
 )
 
 var kernelNames = []string{kRevHeunForward, kRevHeunBackward, kMLPForward, kMLPVJP, kSumRows, kMaxRows, kAdadelta, kSWA, kClip,
-	kGANControl, kGANControlVJP, kControlIncr, kChainControl}
+	kGANControl, kGANControlVJP, kControlIncr, kChainControl, kSigPairs, kSigGrad, kSigValues}
 
 const reduceThreads = 256 // GOSDE_REDUCE_THREADS in reduce.cu
 
@@ -144,4 +147,19 @@ func (d *device) swa(avg, p buffer, n, count int64) error {
 
 func (d *device) clip(x buffer, n int64, lim float64) error {
 	return d.launch(kClip, gridFor(n, 256), 256, p64(x), uint64(n), f64(lim))
+}
+
+func (d *device) sigPairs(paths, pairs, vals, pg, ws buffer, a sigArgs, sp sigPlan) error {
+	return d.launchShared(kSigPairs, sp.blocks, sp.threads, sp.sharedBytes,
+		p64(paths), p64(pairs), p64(vals), p64(pg), p64(ws), uint64(a.P), uint64(a.Pg), uint64(a.Pw),
+		uint64(a.len), uint64(a.dim), uint64(a.refine), uint64(a.kind), f64(a.sigma2), f64(a.scaleW), f64(a.scaleC),
+		b64(sp.stage), uint64(sp.wsDoubles))
+}
+
+func (d *device) sigGrad(pg, off, ent, grad buffer, M, LD int64) error {
+	return d.launchThreads(kSigGrad, M*LD, p64(pg), p64(off), p64(ent), p64(grad), uint64(M), uint64(LD))
+}
+
+func (d *device) sigValues(vals, out buffer, Pw, Pc, Pr int64) error {
+	return d.launch(kSigValues, 3, sigValuesThreads, p64(vals), p64(out), uint64(Pw), uint64(Pc), uint64(Pr))
 }

@@ -22,7 +22,7 @@ import (
 var ptx embed.FS
 
 // Modules lists the PTX modules, one per .cu source.
-var Modules = []string{"control", "mlp", "optim", "reduce", "revheun"}
+var Modules = []string{"control", "mlp", "optim", "reduce", "revheun", "sigkernel_grad", "sigkernel_pairs", "sigkernel_values"}
 
 // PTX returns the PTX of module name (one of Modules).
 func PTX(name string) (string, error) {

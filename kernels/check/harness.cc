@@ -16,6 +16,7 @@
 #include "../mlp.cuh"
 #include "../optim.cuh"
 #include "../revheun.cuh"
+#include "../sigkernel.cuh"
 
 namespace {
 
@@ -126,6 +127,24 @@ void optim() {
 	write_vec(avg);
 }
 
+// sigkernel: the signature kernel of one pair and its gradient with respect to both
+// paths (gosde_sigkernel_pairs's per-pair code, one thread), in float64.
+void sigkernel() {
+	const int64_t len = read_i64(), dim = read_i64(), refine = read_i64(), kind = read_i64();
+	const double sigma2 = read_vec<double>(1)[0];
+	auto x = read_vec<double>(len * dim);
+	auto y = read_vec<double>(len * dim);
+	const gosde::SigShape s{(int)len, (int)dim, (int)refine, (int)kind, sigma2};
+	std::vector<double> ws(gosde::sig_ws_doubles(s)), out(1 + 2 * len * dim);
+	const gosde::SigWS w = gosde::sig_ws(s, ws.data());
+	const gosde::Block one{0, 1};
+	out[0] = gosde::sig_forward(s, w, x.data(), y.data(), one);
+	gosde::sig_backward(s, w, 1.0, true, one);
+	gosde::sig_unrefine(s, w.GX, out.data() + 1, one);
+	gosde::sig_unrefine(s, w.GY, out.data() + 1 + len * dim, one);
+	if (fwrite(out.data(), sizeof(double), out.size(), stdout) != out.size()) fail("short write");
+}
+
 } // namespace
 
 int main() {
@@ -133,6 +152,7 @@ int main() {
 	case 1: revheun(); break;
 	case 2: mlp(); break;
 	case 3: optim(); break;
+	case 4: sigkernel(); break;
 	default: fail("unknown mode");
 	}
 	return fflush(stdout) == 0 ? 0 : 1;
