@@ -49,7 +49,7 @@ for f in kernels/*.ptx; do
 		/Compiling entry function/ { match($0, /'"'"'[^'"'"']+'"'"'/); k = substr($0, RSTART + 1, RLENGTH - 2) }
 		/spill stores/ { split($0, a, ","); st = a[2]; ld = a[3]; gsub(/^ +| bytes spill (stores|loads)/, "", st); gsub(/^ +| bytes spill (stores|loads)/, "", ld) }
 		/Used [0-9]+ registers/ { match($0, /Used [0-9]+/); r = substr($0, RSTART + 5, RLENGTH - 5)
-			printf "%-8s %-24s %4s registers  spill stores %s  loads %s\n", mod, k, r, st, ld
+			printf "%-16s %-24s %4s registers  spill stores %s  loads %s\n", mod, k, r, st, ld
 			if (st + 0 > 0 || ld + 0 > 0) bad = 1 }
 		END { exit bad }' "$tmp/ptxas.log" || spills=1
 done

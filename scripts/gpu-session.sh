@@ -34,20 +34,25 @@ run nvidia-smi.txt 20 nvidia-smi
 run devices.json 20 "$bin/gosde-gpu" devices --json
 run agreement.txt "${GOSDE_AGREE_LIMIT:-100}" "$bin/cuda.test" -test.v -test.count 1 -test.run .
 # Out-of-bounds accesses (memcheck) and shared-memory races between a path's lanes
-# (racecheck), at small batches: both tools are slow.
+# or a signature-kernel pair's threads (racecheck), at small batches: both tools are
+# slow.
 sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)
 if [ -n "$sanitizer" ] && [ -z "${GOSDE_SKIP_SANITIZER:-}" ]; then
-	run sanitizer.txt "${GOSDE_SANITIZER_LIMIT:-75}" bash -c "
+	run sanitizer.txt "${GOSDE_SANITIZER_LIMIT:-120}" bash -c "
 		'$sanitizer' --tool memcheck --leak-check full '$bin/cuda.test' -test.count 1 \
 			-test.run 'TestMLPKernelsAgreeWithGo|TestOptimiserKernelsMatchGo|TestAgreesWithCPUEngine/.*/B7\$|TestLanesAgree/lanes(2|16)/reverse-false/'
+		'$sanitizer' --tool memcheck --leak-check full '$bin/cuda.test' -test.count 1 -test.run 'TestSigScorerAgreesWithCPU'
 		echo '== racecheck'
 		'$sanitizer' --tool racecheck --racecheck-report hazard '$bin/cuda.test' -test.count 1 \
-			-test.run 'TestLanesAgree/lanes(4|32)/reverse-false/chunk3/'"
+			-test.run 'TestLanesAgree/lanes(4|32)/reverse-false/chunk3/'
+		'$sanitizer' --tool racecheck --racecheck-report hazard '$bin/cuda.test' -test.count 1 \
+			-test.run 'TestSigScorerAgreesWithCPU/rbf-r0/m5-n4/L22-d3/realwithin'"
 fi
 run go-bench.txt "${GOSDE_BENCH_LIMIT:-150}" bash -c "
 	'$bin/cuda.test' -test.run '^\$' -test.bench '${GOSDE_SOLVE_BENCH:-GeneratorForwardAdjoint}' -test.benchtime ${GOSDE_SOLVE_BENCHTIME:-5x}
 	'$bin/cuda.test' -test.run '^\$' -test.bench SolveParts -test.benchtime 10x
-	'$bin/cuda.test' -test.run '^\$' -test.bench GANStep -test.benchtime 20x"
+	'$bin/cuda.test' -test.run '^\$' -test.bench GANStep -test.benchtime 20x
+	'$bin/cuda.test' -test.run '^\$' -test.bench SigScore -test.benchtime 10x"
 # What does not fit the eight files comes back as one archive, extra.tar.gz: a
 # training run, the per-kernel times of SDE-GAN steps (ncu), and diffrax's time for
 # the same generator solve.
@@ -85,5 +90,5 @@ if [ -n "${GOSDE_DIFFRAX:-}" ]; then
 	pack
 fi
 grep -E '^(--- FAIL|FAIL|ok|PASS)' "$out/agreement.txt" | head -n 20
-grep -E 'ms/solve|ms/step|GFLOP' "$out/go-bench.txt" | sed -E 's/ +/ /g; s/\t/ /g' 
+grep -E 'ms/solve|ms/step|ms/score|GFLOP' "$out/go-bench.txt" | sed -E 's/ +/ /g; s/\t/ /g' 
 exit "$status"
