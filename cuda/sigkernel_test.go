@@ -10,7 +10,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/gosde/gosde/gan"
 	"github.com/gosde/gosde/host"
+	"github.com/gosde/gosde/internal/numtest"
 	"github.com/gosde/gosde/sigkernel"
 )
 
@@ -342,4 +344,41 @@ func BenchmarkSigScore(b *testing.B) {
 			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*1e3, "ms/score")
 		})
 	}
+}
+
+// Training the generator by the signature-kernel score gives the same scores and
+// networks on the device engine (generator solves and the scorer on the device) as on
+// the CPU engine, up to the generator's float32 rounding.
+func TestSigKerStepsAgreeWithCPUEngine(t *testing.T) {
+	const steps = 4
+	sig := func(c *gan.Config) {
+		c.Objective, c.SigKer = gan.ObjectiveSigKer, gan.DefaultSigKerConfig()
+		c.Batch, c.SigKer.Times = 24, 10
+	}
+	mc, data := newGAN(t, nil, 24, sig)
+	mg, _ := newGAN(t, gpu, 24, sig)
+	for s := range steps {
+		sc, err := mc.Step(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sg, err := mg.Step(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := math.Abs(sc.Score.Value()-sg.Score.Value()) / math.Abs(sc.Score.Value())
+		t.Logf("step %d: score CPU %.9g, %s %.9g (rel. %.2g)", s+1, sc.Score.Value(), gpu.Name(), sg.Score.Value(), d)
+		if !(d <= 1e-5) {
+			t.Errorf("step %d: scores differ: CPU %v, GPU %v", s+1, sc.Score.Value(), sg.Score.Value())
+		}
+	}
+	worst := 0.0
+	for name, want := range mc.NetworkParams(false) {
+		e := numtest.RelErr(mg.NetworkParams(false)[name], want)
+		worst = math.Max(worst, e)
+		if !(e <= 1e-4) {
+			t.Errorf("%s after %d steps: GPU vs CPU relative difference %.3g", name, steps, e)
+		}
+	}
+	t.Logf("largest relative difference of a network tensor after %d steps: %.2g", steps, worst)
 }

@@ -68,9 +68,11 @@ func newEvalCommand() *cobra.Command {
 		Short: "Compare a trained model's paths with held-out real data; print the metrics as JSON",
 		Long: `eval generates paths from a checkpoint and compares them with the held-out part of a
 data set (by default the one the model was trained on): signature MMD² beside its
-real-vs-real floor, Kolmogorov–Smirnov distances of the marginals at 5 times, the accuracy
-of a classifier telling real from generated (0.5 is perfect), and train-on-synthetic /
-test-on-real prediction error beside train-on-real. The definitions are in the README.`,
+real-vs-real floor, Kolmogorov–Smirnov distances of the marginals at 11 times, the accuracy
+of classifiers telling real from generated on signatures and on raw paths (0.5 is perfect),
+the correlation of the last value with the first and the spread of one-step increments
+beside the real data's, and train-on-synthetic / test-on-real prediction error beside
+train-on-real. The definitions are in the README.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			if ckpt == "" {
