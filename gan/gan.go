@@ -88,11 +88,11 @@ type Config struct {
 func (c Config) sigKer() bool { return c.Objective == ObjectiveSigKer }
 
 // DefaultSigKer is DefaultConfig with the signature-kernel objective and its defaults:
-// batch 64 generated and 64 real paths, 4,000 steps, weight averaging from half way.
+// batch 64 generated and 64 real paths, 3,000 steps, weight averaging from half way.
 func DefaultSigKer() Config {
 	c := DefaultConfig()
 	c.Objective, c.SigKer = ObjectiveSigKer, DefaultSigKerConfig()
-	c.Batch, c.Steps = 64, 4000
+	c.Batch, c.Steps = 64, 3000
 	return c
 }
 

@@ -43,6 +43,10 @@ type SigKerConfig struct {
 	// TimeScale is the length of the time channel: a path enters the kernel as
 	// [TimeScale·(t − t₀)/(t_end − t₀), y normalised per time and channel].
 	TimeScale float64 `json:"time_scale"`
+	// LeadLag enters each channel twice, as a lead and a lag coordinate, so that the
+	// kernel sees the paths' quadratic variation (their roughness), at twice the
+	// points per path.
+	LeadLag bool `json:"lead_lag"`
 	// LR is Adam's learning rate; Schedule "constant" keeps it, "cosine" decays it to
 	// zero along a half cosine over Config.Steps.
 	LR       float64 `json:"lr"`
@@ -50,10 +54,10 @@ type SigKerConfig struct {
 }
 
 // DefaultSigKerConfig: RBF with σ² a quarter of the median squared distance, no
-// refinement, 22 times per step, time channel of length 3, Adam 3e-3 with a cosine
-// decay.
+// refinement, 16 times per step, lead-lag, time channel of length 3, Adam 3e-3 with a
+// cosine decay.
 func DefaultSigKerConfig() SigKerConfig {
-	return SigKerConfig{Static: "rbf", Sigma2Scale: 0.25, Times: 22, TimeScale: 3, LR: 3e-3, Schedule: "cosine"}
+	return SigKerConfig{Static: "rbf", Sigma2Scale: 0.25, Times: 16, TimeScale: 3, LeadLag: true, LR: 3e-3, Schedule: "cosine"}
 }
 
 func (c SigKerConfig) check() error {
@@ -162,6 +166,9 @@ func (m *Model) medianSquaredDistance(real *dataset.Paths) float64 {
 		m.point(b, real.Path(rng.IntN(real.N)), rng.IntN(T))
 		for c := range a {
 			d[i] += (a[c] - b[c]) * (a[c] - b[c])
+			if c > 0 && m.cfg.SigKer.LeadLag {
+				d[i] += (a[c] - b[c]) * (a[c] - b[c]) // the lag coordinate, equal at a time
+			}
 		}
 	}
 	slices.Sort(d)
@@ -197,13 +204,15 @@ func (m *Model) scoredTimes(seed uint64, k int) []int {
 	return ts
 }
 
-// scorer returns the scorer for batches of b generated and b real paths at K times.
-func (m *Model) scorer(b, K int) (host.SigScorer, error) {
+// scorer returns the scorer for batches of b generated and b real paths of L points
+// of dimension D.
+func (m *Model) scorer(b, L, D int) (host.SigScorer, error) {
 	s := &m.sig
-	if sc, ok := s.scorers[K*1<<20+b]; ok {
+	key := L*1<<20 + b
+	if sc, ok := s.scorers[key]; ok {
 		return sc, nil
 	}
-	spec := host.SigScoreSpec{M: b, N: b, Len: K, Dim: 1 + m.e.C, Kernel: s.opt, RealWithin: true}
+	spec := host.SigScoreSpec{M: b, N: b, Len: L, Dim: D, Kernel: s.opt, RealWithin: true}
 	var sc host.SigScorer
 	var err error
 	if s.eng != nil {
@@ -223,7 +232,7 @@ func (m *Model) scorer(b, K int) (host.SigScorer, error) {
 		}
 		s.scorers = map[int]host.SigScorer{}
 	}
-	s.scorers[K*1<<20+b] = sc
+	s.scorers[key] = sc
 	return sc, nil
 }
 
@@ -241,47 +250,83 @@ func (m *Model) closeScorers() error {
 	return nil
 }
 
+// shape is the kernel's path for K scored times: K points [τ, z], or with lead-lag
+// 2K−1 points [τ, z_lead, z_lag].
+func (m *Model) shape(K int) (length, dim int) {
+	if m.cfg.SigKer.LeadLag {
+		return 2*K - 1, 1 + 2*m.e.C
+	}
+	return K, 1 + m.e.C
+}
+
+// embed writes the kernel's path of a data path (T·C values, time-major) at the time
+// indices ts into dst. With lead-lag the path steps the lead coordinate first, then
+// the lag: (τᵢ, zᵢ, zᵢ), (τᵢ₊₁, zᵢ₊₁, zᵢ), (τᵢ₊₁, zᵢ₊₁, zᵢ₊₁), … — its Lévy area
+// between lead and lag is the quadratic variation, which the signature of the plain
+// piecewise-linear path does not see.
+func (m *Model) embed(dst []float64, path []float64, ts []int, pt []float64) {
+	C := m.e.C
+	_, D := m.shape(len(ts))
+	if !m.cfg.SigKer.LeadLag {
+		for i, t := range ts {
+			m.point(dst[i*D:(i+1)*D], path, t)
+		}
+		return
+	}
+	for i, t := range ts {
+		m.point(pt, path, t)
+		if i > 0 {
+			// (τᵢ, zᵢ, zᵢ₋₁): the lag still holds the previous point's values.
+			q := dst[(2*i-1)*D : 2*i*D]
+			q[0] = pt[0]
+			copy(q[1:1+C], pt[1:])
+			copy(q[1+C:], dst[(2*i-2)*D+1+C:(2*i-1)*D])
+		}
+		q := dst[2*i*D : (2*i+1)*D]
+		q[0] = pt[0]
+		copy(q[1:1+C], pt[1:])
+		copy(q[1+C:], pt[1:])
+	}
+}
+
 // scoreBatch generates b paths with parameters gp (noise from vSeed and bmSeed),
 // scores them against the real paths idx at the times ts, and, when grad is set, adds
 // the gradient of the score's Value into e.genG.
 func (m *Model) scoreBatch(real *dataset.Paths, idx, ts []int, gp []float32, vSeed, bmSeed uint64, grad bool) (sigkernel.Score, error) {
 	e, s := m.e, &m.sig
 	b, K, C := len(idx), len(ts), m.e.C
-	D := 1 + C
+	L, D := m.shape(K)
 	e.ensure(b)
 	gsol, _, err := e.generate(b, gp, vSeed, 0, bmSeed, !grad)
 	if err != nil {
 		return sigkernel.Score{}, err
 	}
-	s.gen = slices.Grow(s.gen[:0], b*K*D)[:b*K*D]
-	s.real = slices.Grow(s.real[:0], b*K*D)[:b*K*D]
+	n := b * L * D
+	s.gen = slices.Grow(s.gen[:0], n)[:n]
+	s.real = slices.Grow(s.real[:0], n)[:n]
 	path := make([]float64, e.T*C)
+	pt := make([]float64, 1+C)
 	for p := range b {
 		for t := range e.T {
 			for c := range C {
 				path[t*C+c] = float64(e.ys[(t*b+p)*C+c])
 			}
 		}
-		for i, t := range ts {
-			m.point(s.gen[(p*K+i)*D:(p*K+i+1)*D], path, t)
-		}
-		rp := real.Path(idx[p])
-		for i, t := range ts {
-			m.point(s.real[(p*K+i)*D:(p*K+i+1)*D], rp, t)
-		}
+		m.embed(s.gen[p*L*D:(p+1)*L*D], path, ts, pt)
+		m.embed(s.real[p*L*D:(p+1)*L*D], real.Path(idx[p]), ts, pt)
 	}
 	for i, v := range s.real {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return sigkernel.Score{}, fmt.Errorf("gan: real path %d has a missing or infinite value; interpolate missing values first", idx[i/(K*D)])
+			return sigkernel.Score{}, fmt.Errorf("gan: real path %d has a missing or infinite value; interpolate missing values first", idx[i/(L*D)])
 		}
 	}
-	sc, err := m.scorer(b, K)
+	sc, err := m.scorer(b, L, D)
 	if err != nil {
 		return sigkernel.Score{}, err
 	}
 	var g []float64
 	if grad {
-		s.grad = slices.Grow(s.grad[:0], b*K*D)[:b*K*D]
+		s.grad = slices.Grow(s.grad[:0], n)[:n]
 		g = s.grad
 	}
 	score, err := sc.Score(s.gen, s.real, g)
@@ -291,14 +336,29 @@ func (m *Model) scoreBatch(real *dataset.Paths, idx, ts []int, gp []float32, vSe
 	if !grad {
 		return score, nil
 	}
-	// ∂Value/∂Y: the time channel is not the generator's; the others were divided by
-	// the real set's scale at their time.
+	// ∂Value/∂Y: the time channel is not the generator's; a value enters through its
+	// lead and lag coordinates (lead-lag), each divided by the real set's scale at its
+	// time.
 	aYs := e.aYs[:e.T*b*C]
 	clear(aYs)
+	ll := m.cfg.SigKer.LeadLag
 	for p := range b {
+		gp := g[p*L*D : (p+1)*L*D]
 		for i, t := range ts {
 			for c := range C {
-				aYs[(t*b+p)*C+c] = float32(g[(p*K+i)*D+1+c] / s.scale[t*C+c])
+				var v float64
+				if !ll {
+					v = gp[i*D+1+c]
+				} else {
+					v = gp[2*i*D+1+c] + gp[2*i*D+1+C+c] // point 2i: lead and lag
+					if i > 0 {
+						v += gp[(2*i-1)*D+1+c] // point 2i−1: lead
+					}
+					if i < K-1 {
+						v += gp[(2*i+1)*D+1+C+c] // point 2i+1: lag
+					}
+				}
+				aYs[(t*b+p)*C+c] = float32(v / s.scale[t*C+c])
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package gan
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -21,10 +22,13 @@ func sigKerConfig() Config {
 // the readout, the reversible adjoint and the initial network, matches the score's
 // finite differences along random directions of the parameters (float32: 1%).
 func TestSigKerGradient(t *testing.T) {
-	for _, static := range []string{"rbf", "linear"} {
-		t.Run(static, func(t *testing.T) {
+	for _, tc := range []struct {
+		static  string
+		leadLag bool
+	}{{"rbf", false}, {"linear", false}, {"rbf", true}} {
+		t.Run(fmt.Sprintf("%s/leadlag=%v", tc.static, tc.leadLag), func(t *testing.T) {
 			cfg := sigKerConfig()
-			cfg.SigKer.Static = static
+			cfg.SigKer.Static, cfg.SigKer.LeadLag = tc.static, tc.leadLag
 			times := uniformTimes(16)
 			data := ouData(200, times, 0.5, 3)
 			m := newModel(t, cfg, times)

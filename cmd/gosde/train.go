@@ -136,6 +136,7 @@ it, bit-identically to a run that was never interrupted.`,
 	f.Float64Var(&cfg.GAN.SigKer.Sigma2Scale, "sigma2-scale", cfg.GAN.SigKer.Sigma2Scale, "sde-sigker: the RBF kernel's σ² as a multiple of the median squared distance between real points")
 	f.IntVar(&cfg.GAN.SigKer.Refine, "refine", cfg.GAN.SigKer.Refine, "sde-sigker: dyadic refinement of the signature kernel's PDE grid (0 = the data's times)")
 	f.IntVar(&cfg.GAN.SigKer.Times, "score-times", cfg.GAN.SigKer.Times, "sde-sigker: times scored per step, both ends and the rest drawn at random (0: all)")
+	f.BoolVar(&cfg.GAN.SigKer.LeadLag, "lead-lag", cfg.GAN.SigKer.LeadLag, "sde-sigker: enter each channel as a lead and a lag coordinate, so that the kernel sees the paths' roughness (--lead-lag=false: once)")
 	f.Float64Var(&cfg.GAN.SigKer.TimeScale, "time-scale", cfg.GAN.SigKer.TimeScale, "sde-sigker: length of the time channel the kernel sees")
 	f.StringVar(&cfg.GAN.SigKer.Schedule, "schedule", cfg.GAN.SigKer.Schedule, "sde-sigker: learning-rate schedule, cosine (to zero over --steps) or constant")
 	f.IntVar(&cfg.Latent.LatentSize, "latent-size", cfg.Latent.LatentSize, "latent SDE: size of the latent state")
@@ -159,7 +160,7 @@ func testLossName(model string) string {
 
 // sigKerSteps is sde-sigker's default length: it converges in fewer, dearer steps than
 // the SDE-GAN's default 2,000.
-const sigKerSteps = 2000
+const sigKerSteps = 3000
 
 // applyModelDefaults gives the model its own defaults where a flag was not given, and
 // routes --lr to the model that has one; flags that the model does not use are
