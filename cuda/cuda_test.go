@@ -420,14 +420,7 @@ func ganStepsAgree(t *testing.T, discSteps int) {
 		}
 	}(gpu.prefetchHits)
 	for s := 0; s < steps; s++ {
-		sc, err := mc.Step(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sg, err := mg.Step(data)
-		if err != nil {
-			t.Fatal(err)
-		}
+		sc, sg := stepBoth(t, mc, mg, data)
 		d := math.Abs(sc.DiscLoss-sg.DiscLoss) / math.Max(math.Abs(sc.DiscLoss), 1e-3)
 		t.Logf("step %d: loss CPU %.7g, %s %.7g (rel. %.2g); step %.2f ms", s+1, sc.DiscLoss, gpu.Name(), sg.DiscLoss, d, sg.Seconds*1e3)
 		// Measured: ≤ 2.3e-6 on an H200, ≤ 7.5e-7 on the emulator; dropping all but
@@ -460,6 +453,19 @@ func ganStepsAgree(t *testing.T, discSteps int) {
 			t.Errorf("%s: relative difference %.3g", name, e)
 		}
 	}
+}
+
+// stepBoth takes one training step of the CPU engine's model mc and the device's mg.
+func stepBoth(t *testing.T, mc, mg *gan.Model, data *dataset.Paths) (sc, sg gan.StepStats) {
+	t.Helper()
+	var err error
+	if sc, err = mc.Step(data); err != nil {
+		t.Fatal(err)
+	}
+	if sg, err = mg.Step(data); err != nil {
+		t.Fatal(err)
+	}
+	return sc, sg
 }
 
 // The training state a device keeps survives a checkpoint: Params (which copies it

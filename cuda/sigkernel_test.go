@@ -358,14 +358,7 @@ func TestSigKerStepsAgreeWithCPUEngine(t *testing.T) {
 	mc, data := newGAN(t, nil, 24, sig)
 	mg, _ := newGAN(t, gpu, 24, sig)
 	for s := range steps {
-		sc, err := mc.Step(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sg, err := mg.Step(data)
-		if err != nil {
-			t.Fatal(err)
-		}
+		sc, sg := stepBoth(t, mc, mg, data)
 		d := math.Abs(sc.Score.Value()-sg.Score.Value()) / math.Abs(sc.Score.Value())
 		t.Logf("step %d: score CPU %.9g, %s %.9g (rel. %.2g)", s+1, sc.Score.Value(), gpu.Name(), sg.Score.Value(), d)
 		if !(d <= 1e-5) {

@@ -78,8 +78,8 @@ func (r *request) i64(vs ...int) {
 
 func (r *request) put(v any) { binary.Write(&r.Buffer, binary.LittleEndian, v) }
 
-// run sends req to the harness and splits its answer into arrays of the given lengths.
-func run(t *testing.T, req *request, lens ...int) [][]float32 {
+// harnessOutput sends req to the harness and returns what it answered.
+func harnessOutput(t *testing.T, req *request) []byte {
 	t.Helper()
 	cmd := exec.Command(harnessPath(t))
 	cmd.Stdin = &req.Buffer
@@ -89,6 +89,13 @@ func run(t *testing.T, req *request, lens ...int) [][]float32 {
 	if err != nil {
 		t.Fatalf("harness: %v\n%s", err, stderr.String())
 	}
+	return out
+}
+
+// run sends req to the harness and splits its answer into arrays of the given lengths.
+func run(t *testing.T, req *request, lens ...int) [][]float32 {
+	t.Helper()
+	out := harnessOutput(t, req)
 	total := 0
 	for _, n := range lens {
 		total += n

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os/exec"
 	"testing"
 
 	"github.com/gosde/gosde/sigkernel"
@@ -68,14 +67,7 @@ func TestSigKernelMatchesGo(t *testing.T) {
 // run64 is run for an answer of n float64 values.
 func run64(t *testing.T, req *request, n int) []float64 {
 	t.Helper()
-	cmd := exec.Command(harnessPath(t))
-	cmd.Stdin = &req.Buffer
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("harness: %v\n%s", err, stderr.String())
-	}
+	out := harnessOutput(t, req)
 	if len(out) != 8*n {
 		t.Fatalf("harness answered %d bytes, want %d", len(out), 8*n)
 	}
