@@ -105,7 +105,7 @@ func (e *Engine) NewSigScorer(spec host.SigScoreSpec) (host.SigScorer, error) {
 		return nil, errors.New("cuda: the engine is closed")
 	}
 	// The CPU's checks, so that both engines refuse the same specs.
-	if _, err := host.NewCPUSigScorer(spec); err != nil {
+	if err := spec.Check(); err != nil {
 		return nil, err
 	}
 	return newSigScorer(e, spec)
@@ -270,24 +270,17 @@ func (s *sigScorer) Score(gen, real, grad []float64) (sigkernel.Score, error) {
 }
 
 // checkInputs refuses what sigkernel.ScoreRule refuses: buffers of other lengths, and
-// values that are not finite.
+// values that are not finite (sigkernel.Paths.Check).
 func (s *sigScorer) checkInputs(gen, real, grad []float64) error {
 	sp := s.spec
 	if len(gen) != sp.M*s.ld || len(real) != sp.N*s.ld || (grad != nil && len(grad) != len(gen)) {
 		return fmt.Errorf("%w: the scorer takes %d generated and %d real paths of %d points of dimension %d (%d and %d values, gradient %d), got %d, %d and %d",
 			sigkernel.ErrInput, sp.M, sp.N, sp.Len, sp.Dim, sp.M*s.ld, sp.N*s.ld, sp.M*s.ld, len(gen), len(real), len(grad))
 	}
-	for _, set := range []struct {
-		name string
-		x    []float64
-	}{{"generated paths", gen}, {"real paths", real}} {
-		for i, v := range set.x {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return fmt.Errorf("%w: %s path %d has %v at point %d, coordinate %d", sigkernel.ErrInput, set.name, i/s.ld, v, i%s.ld/sp.Dim, i%sp.Dim)
-			}
-		}
+	if err := (sigkernel.Paths{X: gen, N: sp.M, Len: sp.Len, Dim: sp.Dim}).Check("generated paths", 0); err != nil {
+		return err
 	}
-	return nil
+	return (sigkernel.Paths{X: real, N: sp.N, Len: sp.Len, Dim: sp.Dim}).Check("real paths", 0)
 }
 
 // Close returns the scorer's device memory (to the engine's pool, the workspace to

@@ -1,6 +1,7 @@
 package gan
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -88,11 +89,10 @@ type sigKer struct {
 	mean, scale []float64
 	opt         sigkernel.Options
 	ready       bool
-	scorers     map[int]host.SigScorer // by number of times scored
+	scorers     map[int]host.SigScorer // by path length and batch (see scorer)
 	eng         host.SigKernelEngine
 	gen, real   []float64
 	grad        []float64
-	last        sigkernel.Score
 }
 
 // lrAt is the learning rate of step index k (0-based).
@@ -230,24 +230,18 @@ func (m *Model) scorer(b, L, D int) (host.SigScorer, error) {
 		if err := m.closeScorers(); err != nil {
 			return nil, err
 		}
-		s.scorers = map[int]host.SigScorer{}
 	}
 	s.scorers[key] = sc
 	return sc, nil
 }
 
 func (m *Model) closeScorers() error {
-	var errs []error
+	var err error
 	for k, sc := range m.sig.scorers {
-		errs = append(errs, sc.Close())
+		err = errors.Join(err, sc.Close())
 		delete(m.sig.scorers, k)
 	}
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return err
 }
 
 // shape is the kernel's path for K scored times: K points [τ, z], or with lead-lag

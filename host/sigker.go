@@ -36,7 +36,7 @@ type SigKernelEngine interface {
 
 // NewCPUSigScorer returns the CPU's scorer: sigkernel.ScoreRule, on all cores.
 func NewCPUSigScorer(spec SigScoreSpec) (SigScorer, error) {
-	if err := spec.check(); err != nil {
+	if err := spec.Check(); err != nil {
 		return nil, err
 	}
 	return cpuSigScorer{spec}, nil
@@ -45,7 +45,9 @@ func NewCPUSigScorer(spec SigScoreSpec) (SigScorer, error) {
 // NewSigScorer is the CPU engine's scorer (NewCPUSigScorer).
 func (*CPU) NewSigScorer(spec SigScoreSpec) (SigScorer, error) { return NewCPUSigScorer(spec) }
 
-func (s SigScoreSpec) check() error {
+// Check reports a spec that no engine can score: too few paths or points, or invalid
+// kernel options.
+func (s SigScoreSpec) Check() error {
 	minN := 1
 	if s.RealWithin {
 		minN = 2
@@ -53,10 +55,7 @@ func (s SigScoreSpec) check() error {
 	if s.M < 2 || s.N < minN || s.Len < 2 || s.Dim < 1 {
 		return fmt.Errorf("host: signature-kernel score of %d generated and %d real paths of %d points of dimension %d: need at least 2 generated, %d real, 2 points, dimension 1", s.M, s.N, s.Len, s.Dim, minN)
 	}
-	if _, err := sigkernel.Kernel(make([]float64, 2), make([]float64, 2), 1, s.Kernel); err != nil {
-		return err
-	}
-	return nil
+	return s.Kernel.Check()
 }
 
 type cpuSigScorer struct{ spec SigScoreSpec }

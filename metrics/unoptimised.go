@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"gonum.org/v1/gonum/stat"
+
 	"github.com/gosde/gosde/dataset"
 )
 
@@ -88,59 +90,26 @@ func IncrementStd(p *dataset.Paths, times []int) ([]float64, error) {
 			for n := range p.N {
 				d[n] = p.Values[(n*T+t+1)*C+c] - p.Values[(n*T+t)*C+c]
 			}
-			out[i*C+c] = sampleStd(d)
+			out[i*C+c] = stat.StdDev(d, nil) // divisor N − 1
 		}
 	}
 	return out, nil
 }
 
-func mean(x []float64) float64 {
-	var s float64
-	for _, v := range x {
-		s += v
-	}
-	return s / float64(len(x))
-}
-
 // pearson is the sample correlation of x and y (equal lengths), 0 if either is
-// constant.
+// constant (where stat.Correlation is NaN, which JSON cannot hold).
 func pearson(x, y []float64) float64 {
-	mx, my := mean(x), mean(y)
-	var sxy, sxx, syy float64
-	for i := range x {
-		dx, dy := x[i]-mx, y[i]-my
-		sxy += dx * dy
-		sxx += dx * dx
-		syy += dy * dy
-	}
-	if sxx == 0 || syy == 0 {
+	if stat.Variance(x, nil) == 0 || stat.Variance(y, nil) == 0 {
 		return 0
 	}
-	return max(-1, min(1, sxy/(math.Sqrt(sxx)*math.Sqrt(syy))))
-}
-
-func sampleStd(x []float64) float64 {
-	m := mean(x)
-	var s float64
-	for _, v := range x {
-		s += (v - m) * (v - m)
-	}
-	return math.Sqrt(s / float64(len(x)-1))
+	return max(-1, min(1, stat.Correlation(x, y, nil)))
 }
 
 // halves splits p's paths by a seeded permutation into two disjoint sets of ⌊N/2⌋ and
 // ⌈N/2⌉ paths.
 func halves(p *dataset.Paths, seed uint64) (a, b *dataset.Paths) {
 	perm := newRNG(seed, streamHalves).Perm(p.N)
-	w := len(p.Times) * len(p.Channels)
-	part := func(idx []int) *dataset.Paths {
-		q := &dataset.Paths{Times: p.Times, Channels: p.Channels, N: len(idx), Values: make([]float64, 0, len(idx)*w)}
-		for _, n := range idx {
-			q.Values = append(q.Values, p.Path(n)...)
-		}
-		return q
-	}
-	return part(perm[:p.N/2]), part(perm[p.N/2:])
+	return dataset.Subset(p, perm[:p.N/2]), dataset.Subset(p, perm[p.N/2:])
 }
 
 // maxKS is the largest MarginalKS statistic of a against b at times.

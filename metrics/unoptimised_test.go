@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/gonum/stat"
+
 	"github.com/gosde/gosde/dataset"
 )
 
@@ -244,8 +246,8 @@ func TestKSFloorScale(t *testing.T) {
 		k, _ := maxKS(a, b, times)
 		raw = append(raw, k)
 	}
-	mf, mp, mr := mean(floor), mean(perfect), mean(raw)
-	se := math.Hypot(sampleStd(floor), sampleStd(perfect)) / math.Sqrt(reps)
+	mf, mp, mr := stat.Mean(floor, nil), stat.Mean(perfect, nil), stat.Mean(raw, nil)
+	se := math.Hypot(stat.StdDev(floor, nil), stat.StdDev(perfect, nil)) / math.Sqrt(reps)
 	t.Logf("mean max KS over %d data sets: floor %.4f, perfect generator %.4f (difference %.1f standard errors), halves unrescaled %.4f",
 		reps, mf, mp, (mf-mp)/se, mr)
 	if math.Abs(mf-mp) > 3*se {

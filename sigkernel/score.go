@@ -17,7 +17,9 @@ type Paths struct {
 
 func (p Paths) path(i int) []float64 { return p.X[i*p.Len*p.Dim : (i+1)*p.Len*p.Dim] }
 
-func (p Paths) check(name string, minN int) error {
+// Check reports a malformed set (wrapping ErrInput): fewer than minN paths, too
+// short paths, a length that does not match, or a value that is not finite.
+func (p Paths) Check(name string, minN int) error {
 	switch {
 	case p.N < minN:
 		return fmt.Errorf("%w: %s has %d paths, need at least %d", ErrInput, name, p.N, minN)
@@ -63,13 +65,13 @@ func parallel(nb int, fn func(b int)) {
 // Gram returns the X.N × Y.N matrix k(Xᵢ, Yⱼ), row-major. The paths of X and Y may have
 // different lengths but must share their dimension.
 func Gram(x, y Paths, opt Options) ([]float64, error) {
-	if err := opt.check(); err != nil {
+	if err := opt.Check(); err != nil {
 		return nil, err
 	}
-	if err := x.check("x", 1); err != nil {
+	if err := x.Check("x", 1); err != nil {
 		return nil, err
 	}
-	if err := y.check("y", 1); err != nil {
+	if err := y.Check("y", 1); err != nil {
 		return nil, err
 	}
 	if x.Dim != y.Dim {
@@ -115,17 +117,17 @@ func (s Score) MMD2() float64 { return s.Value() + s.RealWithin }
 // discrete kernel.
 func ScoreRule(gen, real Paths, opt Options, realWithin bool, grad []float64) (Score, error) {
 	s := Score{RealWithin: math.NaN()}
-	if err := opt.check(); err != nil {
+	if err := opt.Check(); err != nil {
 		return s, err
 	}
-	if err := gen.check("generated paths", 2); err != nil {
+	if err := gen.Check("generated paths", 2); err != nil {
 		return s, err
 	}
 	minReal := 1
 	if realWithin {
 		minReal = 2
 	}
-	if err := real.check("real paths", minReal); err != nil {
+	if err := real.Check("real paths", minReal); err != nil {
 		return s, err
 	}
 	if gen.Len != real.Len || gen.Dim != real.Dim {

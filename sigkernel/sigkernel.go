@@ -77,7 +77,8 @@ type Options struct {
 // ErrInput is wrapped by the errors of malformed arguments.
 var ErrInput = errors.New("sigkernel: invalid input")
 
-func (o Options) check() error {
+// Check reports an invalid option (wrapping ErrInput).
+func (o Options) Check() error {
 	switch {
 	case o.Static != Linear && o.Static != RBF:
 		return fmt.Errorf("%w: unknown static kernel %d", ErrInput, int(o.Static))
@@ -114,7 +115,7 @@ func Kernel(x, y []float64, d int, opt Options) (float64, error) {
 // KernelGrad returns k(x, y) and adds ∂k/∂x into gx and ∂k/∂y into gy (each nil or as
 // long as its path).
 func KernelGrad(x, y []float64, d int, opt Options, gx, gy []float64) (float64, error) {
-	if err := opt.check(); err != nil {
+	if err := opt.Check(); err != nil {
 		return math.NaN(), err
 	}
 	lx, err := checkPath("x", x, d)

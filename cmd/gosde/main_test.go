@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"image/png"
 	"os"
@@ -9,7 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gosde/gosde/gan"
 	"github.com/gosde/gosde/host"
+	"github.com/gosde/gosde/training"
 )
 
 func run(t *testing.T, args ...string) (string, error) {
@@ -36,6 +39,10 @@ func TestBadInvocationsAreErrors(t *testing.T) {
 		{[]string{"train", "--steps", "0"}, "steps must be"},
 		{[]string{"train", "--batch", "-1"}, "batch must be"},
 		{[]string{"train", "--disc-steps", "0"}, "--disc-steps must be at least 1"},
+		{[]string{"train", "--lr", "0.01"}, "--lr is not the SDE-GAN's"},
+		{[]string{"train", "--model", "sde-sigker", "--lr-gen", "0.01"}, "--lr-gen is the SDE-GAN's"},
+		{[]string{"train", "--model", "sde-sigker", "--static", "poly"}, "unknown static kernel"},
+		{[]string{"train", "--model", "sde-sigker", "--schedule", "step"}, "learning-rate schedule"},
 		{[]string{"train", "--data", "/no/such.csv", "--out", "TMP"}, "neither ou"},
 		{[]string{"train", "--resume", "TMP/missing"}, "resuming"},
 		{[]string{"train", "--steps", "abc"}, "invalid argument"},
@@ -216,5 +223,37 @@ func TestBenchPlots(t *testing.T) {
 	}
 	if _, err := run(t, "bench", "plots"); err == nil || !strings.Contains(err.Error(), "--out") {
 		t.Errorf("bench plots without --out: %v, want an error naming --out", err)
+	}
+}
+
+// sde-sigker gets its own batch and length unless they are given, and --lr reaches the
+// model that has one.
+func TestModelDefaultsAndLR(t *testing.T) {
+	var got training.Config
+	old := runTraining
+	t.Cleanup(func() { runTraining = old })
+	runTraining = func(_ context.Context, cfg training.Config, _ string, _ bool, _ func(training.Progress)) (*training.Result, error) {
+		got = cfg
+		return &training.Result{}, nil
+	}
+	d := gan.DefaultSigKer()
+	cases := []struct {
+		args        []string
+		batch, step int
+		check       func(training.Config) bool
+	}{
+		{[]string{"--model", "sde-sigker"}, d.Batch, d.Steps, func(c training.Config) bool { return c.GAN.SigKer.LR == d.SigKer.LR }},
+		{[]string{"--model", "sde-sigker", "--batch", "32", "--steps", "10", "--lr", "0.01"}, 32, 10, func(c training.Config) bool { return c.GAN.SigKer.LR == 0.01 }},
+		{[]string{"--model", "latent-sde", "--lr", "0.002"}, 256, 2000, func(c training.Config) bool { return c.Latent.LR == 0.002 }},
+		{[]string{}, 256, 2000, func(c training.Config) bool { return c.GAN.GenLR == 2e-4 }},
+	}
+	for _, c := range cases {
+		args := append([]string{"train", "--out", t.TempDir()}, c.args...)
+		if _, err := run(t, args...); err != nil {
+			t.Fatalf("gosde %v: %v", args, err)
+		}
+		if got.GAN.Batch != c.batch || got.Steps != c.step || got.GAN.Steps != c.step || !c.check(got) {
+			t.Errorf("gosde %v: batch %d, steps %d/%d, config %+v", args, got.GAN.Batch, got.Steps, got.GAN.Steps, got)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gosde/gosde/gan"
 	"github.com/gosde/gosde/training"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -158,10 +159,6 @@ func testLossName(model string) string {
 	return "Wasserstein estimate on the test set"
 }
 
-// sigKerSteps is sde-sigker's default length: it converges in fewer, dearer steps than
-// the SDE-GAN's default 2,000.
-const sigKerSteps = 3000
-
 // applyModelDefaults gives the model its own defaults where a flag was not given, and
 // routes --lr to the model that has one; flags that the model does not use are
 // refused by name rather than ignored.
@@ -169,11 +166,13 @@ func applyModelDefaults(cmd *cobra.Command, cfg *training.Config, lr float64) er
 	changed := cmd.Flags().Changed
 	switch cfg.Model {
 	case "sde-sigker":
+		// Its own batch and length: fewer, dearer steps than the SDE-GAN's.
+		d := gan.DefaultSigKer()
 		if !changed("batch") {
-			cfg.GAN.Batch = 64
+			cfg.GAN.Batch = d.Batch
 		}
 		if !changed("steps") {
-			cfg.Steps, cfg.GAN.Steps = sigKerSteps, sigKerSteps
+			cfg.Steps, cfg.GAN.Steps = d.Steps, d.Steps
 		}
 		if changed("lr") {
 			cfg.GAN.SigKer.LR = lr
