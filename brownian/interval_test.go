@@ -692,3 +692,64 @@ func TestIntervalOptions(t *testing.T) {
 		t.Errorf("Span = %v, %v", t0, t1)
 	}
 }
+
+// TestIntervalBridgeVariancePooled holds the bridge's variance to 1% and better: the KS
+// checks above, at n = 10⁴, cannot see a variance off by 1%. Given W(0, 1), the
+// standardised residual z = (W(a, b) − (b−a)W)/√((b−a)(1−(b−a))) is N(0, 1), so the
+// mean of z² over n = 2²⁰ values has standard deviation √(2/n) ≈ 0.0014; a variance
+// off by 1% moves it by 0.01, seven of those.
+func TestIntervalBridgeVariancePooled(t *testing.T) {
+	for _, c := range []struct {
+		a, b float64
+		levy bool
+	}{{0, 0.5, false}, {0.3, 0.65, false}, {0, 0.5, true}, {0.3, 0.65, true}} {
+		t.Run(fmt.Sprintf("[%v,%v] levy=%v", c.a, c.b, c.levy), func(t *testing.T) {
+			var opts []IntervalOption
+			if c.levy {
+				opts = append(opts, WithLevyArea())
+			}
+			const n = 1 << 20
+			iv := mustInterval(t, 0, 1, n, 1, 9001, opts...)
+			w := inc(t, iv, 0, 1)
+			part := inc(t, iv, c.a, c.b)
+			h := c.b - c.a
+			var sum2 float64
+			for i := range w {
+				z := (part[i] - h*w[i]) / math.Sqrt(h*(1-h))
+				sum2 += z * z
+			}
+			m2, se := sum2/n, math.Sqrt(2.0/n)
+			if math.Abs(m2-1) > 4*se {
+				t.Errorf("mean squared standardised bridge residual %.5f, want 1 ± %.5f (4 standard errors)", m2, 4*se)
+			}
+		})
+	}
+}
+
+// TestLevySplitVariancePooled is the pooled test for the split with Lévy area, given
+// both W and H of the root [0, 1]: W_L − r_l·W − 6·r_l·r_r·H is independent of (W, H)
+// with variance r_l·r_r·(1 − 3·r_l·r_r) (Gaussian conditioning: Var H = 1/12).
+func TestLevySplitVariancePooled(t *testing.T) {
+	for _, u := range []float64{0.5, 0.3} {
+		t.Run(fmt.Sprint(u), func(t *testing.T) {
+			const n = 1 << 20
+			iv := mustInterval(t, 0, 1, n, 1, 9002, WithLevyArea())
+			w, h := make([]float64, n), make([]float64, n)
+			if err := iv.IncrementArea(w, h, 0, 1); err != nil {
+				t.Fatal(err)
+			}
+			wl := inc(t, iv, 0, u)
+			rl, rr := u, 1-u
+			v := rl * rr * (1 - 3*rl*rr)
+			var sum2 float64
+			for i := range w {
+				r := wl[i] - rl*w[i] - 6*rl*rr*h[i]
+				sum2 += r * r / v
+			}
+			m2, se := sum2/n, math.Sqrt(2.0/n)
+			if math.Abs(m2-1) > 4*se {
+				t.Errorf("mean squared standardised residual %.5f, want 1 ± %.5f (4 standard errors)", m2, 4*se)
+			}
+		})
+	}
+}
