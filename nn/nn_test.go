@@ -525,3 +525,37 @@ func TestAsmMatchesPortable(t *testing.T) {
 		}
 	}
 }
+
+// TestClipBoundIsOneOverFanOut holds ClipWeights to torchsde's example literally: each
+// nn.Linear's weight is clamped to ±1/out_features. The MLP 3 → 5 → 5 → 2 has first
+// and last layers whose fan-in and fan-out differ, so a bound of 1/in shows.
+func TestClipBoundIsOneOverFanOut(t *testing.T) {
+	m := MustMLP(Config{In: 3, Out: 2, Width: 5, Depth: 2, Hidden: LipSwish})
+	// The shapes are read from the MLP; the bounds are written out.
+	shapes := [][2]int{}
+	for _, l := range m.Layers() {
+		shapes = append(shapes, [2]int{l.In, l.Out})
+	}
+	want := map[[2]int]float32{{3, 5}: 1.0 / 5, {5, 5}: 1.0 / 5, {5, 2}: 1.0 / 2}
+	p := make([]float32, m.NumParams())
+	for i := range p {
+		p[i] = 100
+		if i%2 == 1 {
+			p[i] = -100
+		}
+	}
+	ClipWeights(m, p)
+	for i, l := range m.Layers() {
+		lim, ok := want[shapes[i]]
+		if !ok {
+			t.Fatalf("layer %d has shape %v, not one this test knows", i, shapes[i])
+		}
+		w := p[l.W : l.W+l.In*l.Out]
+		if w[0] != lim || w[1] != -lim {
+			t.Errorf("layer %d (%d → %d): weights clipped to %g, %g; want ±1/%d = ±%g", i, l.In, l.Out, w[0], w[1], l.Out, lim)
+		}
+		if b := p[l.B]; b != 100 && b != -100 {
+			t.Errorf("layer %d: bias clipped to %g", i, b)
+		}
+	}
+}
