@@ -17,11 +17,12 @@
 #include "control.cuh"
 #include "mlp.cuh"
 #include "optim.cuh"
+#include "reduce.cuh"
 #include "revheun.cuh"
 #include "sigkernel.cuh"
 
 namespace {
-const int reduceThreads = 256; // GOSDE_REDUCE_THREADS in reduce.cu
+const int reduceThreads = GOSDE_REDUCE_THREADS;
 
 // The lanes of a path on the CPU. A GPU runs a block's threads at once and its
 // barriers (Lanes::sync) order their memory accesses; here the threads of a block
@@ -191,35 +192,19 @@ void emu_chain_control(const float* adw, float* axs, const int* first, const int
 void emu_sum_rows(const float* in, float* out, long long rows, long long B, double scale, long long accumulate) {
 	float part[reduceThreads];
 	for (long long j = 0; j < rows; j++) {
-		const float* r = in + j * B;
-		for (int t = 0; t < reduceThreads; t++) {
-			float s = 0.0f;
-			for (long long p = t; p < B; p += reduceThreads) s += r[p];
-			part[t] = s;
-		}
+		for (int t = 0; t < reduceThreads; t++) part[t] = gosde::row_sum_part(in + j * B, B, t, reduceThreads);
 		for (int w = reduceThreads / 2; w > 0; w /= 2)
-			for (int t = 0; t < w; t++) part[t] += part[t + w];
-		out[j] = (float)(scale * (double)part[0]) + (accumulate ? out[j] : 0.0f);
+			for (int t = 0; t < w; t++) gosde::tree_sum_step(part, t, w);
+		out[j] = gosde::sum_rows_out(part[0], scale, accumulate, out[j]);
 	}
 }
 
 void emu_max_rows(const float* in, float* out, long long rows, long long B) {
 	float part[reduceThreads];
 	for (long long j = 0; j < rows; j++) {
-		const float* r = in + j * B;
-		for (int t = 0; t < reduceThreads; t++) {
-			float m = 0.0f;
-			for (long long p = t; p < B; p += reduceThreads) {
-				const float v = r[p];
-				m = (v > m || v != v) ? v : m;
-			}
-			part[t] = m;
-		}
+		for (int t = 0; t < reduceThreads; t++) part[t] = gosde::row_max_part(in + j * B, B, t, reduceThreads);
 		for (int w = reduceThreads / 2; w > 0; w /= 2)
-			for (int t = 0; t < w; t++) {
-				const float v = part[t + w];
-				if (v > part[t] || v != v) part[t] = v;
-			}
+			for (int t = 0; t < w; t++) gosde::tree_max_step(part, t, w);
 		out[j] = part[0];
 	}
 }
