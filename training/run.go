@@ -376,13 +376,27 @@ func drawPlots(dir string, fake *dataset.Paths, data *Data, cfg Config, hist his
 	real := data.Test.Clone()
 	data.Norm.Invert(real)
 	data.Norm.Invert(fake)
-	if err := plots.Paths(filepath.Join(dir, PathsPlot), real, fake, 30); err != nil {
+	u := unitsOf(cfg.Data)
+	if err := plots.Paths(filepath.Join(dir, PathsPlot), real, fake, 30, u); err != nil {
 		return err
 	}
-	if err := plots.Marginals(filepath.Join(dir, MarginalsPlot), real, fake, metrics.FiveTimes(real.T())); err != nil {
+	if err := plots.Marginals(filepath.Join(dir, MarginalsPlot), real, fake, metrics.FiveTimes(real.T()), u); err != nil {
 		return err
 	}
 	return plots.Curves(filepath.Join(dir, CurvesPlot), hist.series(cfg.Model))
+}
+
+// unitsOf is what the axes of the data set spec's plots measure: the Beijing air
+// quality's units are known; OU's time has none, and a CSV's times and values are in
+// whatever units its file is written in.
+func unitsOf(spec string) plots.Units {
+	if spec == "ou" {
+		return plots.Units{}
+	}
+	if st, err := os.Stat(spec); spec == "air-quality" || (err == nil && st.IsDir()) {
+		return plots.Units{Time: "hours", Channels: dataset.AirQualityUnits}
+	}
+	return plots.Units{}
 }
 
 func writeJSON(path string, v any) error {
@@ -451,16 +465,16 @@ func (h *history) add(st Stats) {
 }
 
 func (h history) series(modelName string) []plots.Series {
-	loss := "Wasserstein estimate: mean D(real) − mean D(fake)"
+	loss, unit := "Wasserstein estimate: mean D(real) − mean D(fake)", "D(real) − D(fake)"
 	switch modelName {
 	case "latent-sde":
-		loss = "negative ELBO (training minibatch)"
+		loss, unit = "negative ELBO (training minibatch)", "nats per path"
 	case "sde-sigker":
-		loss = "signature-kernel MMD² (training minibatch, unbiased)"
+		loss, unit = "signature-kernel MMD² (training minibatch, unbiased)", "MMD²"
 	}
 	return []plots.Series{
-		{Name: loss, Step: h.Step, Values: h.Loss},
-		{Name: "largest reversible-adjoint reconstruction error", Step: h.Step, Values: h.Recon},
-		{Name: "seconds per step", Step: h.Step, Values: h.Sec},
+		{Name: loss, YLabel: unit, Step: h.Step, Values: h.Loss},
+		{Name: "largest reversible-adjoint reconstruction error", YLabel: "error (normalised units)", Step: h.Step, Values: h.Recon},
+		{Name: "seconds per step", YLabel: "seconds", Step: h.Step, Values: h.Sec},
 	}
 }
