@@ -248,8 +248,14 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 	trainStart := time.Now()
 	warned := false
 	for model.Steps() < cfg.Steps {
-		if cfg.MaxSeconds > 0 && time.Since(trainStart).Seconds() >= cfg.MaxSeconds {
+		elapsed := time.Since(trainStart).Seconds()
+		if cfg.MaxSeconds > 0 && elapsed >= cfg.MaxSeconds {
 			break
+		}
+		if s, ok := swaStartByTime(cfg, model.Steps(), elapsed); ok {
+			if err := startSWA(dir, &cfg, model, s); err != nil {
+				return nil, err
+			}
 		}
 		if ctx.Err() != nil {
 			if err := save(); err != nil {
@@ -308,6 +314,42 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 		return nil, err
 	}
 	return res, drawPlots(dir, fake, data, cfg, hist)
+}
+
+// swaStartByTime is when a run with a time limit starts averaging the SDE-GAN's
+// weights, which by default starts after half of the steps: at half of the time limit
+// if that comes first, so that a run that the limit ends before half of its steps
+// still averages over its second half. It reports the step index after which to
+// average (the step about to be taken, index step, is the first averaged) and whether
+// to move the start now. An explicit start (SWAStart ≥ 0, or one recorded before) is
+// kept.
+func swaStartByTime(cfg Config, step int, elapsed float64) (int, bool) {
+	if cfg.Model == "latent-sde" || cfg.MaxSeconds <= 0 || cfg.GAN.SWAStart >= 0 ||
+		elapsed < cfg.MaxSeconds/2 || step > cfg.Steps/2 {
+		return 0, false
+	}
+	return max(step-1, 0), true
+}
+
+// startSWA moves the model's average to start after step index s and records it in
+// cfg (so the checkpoints carry it) and in the run directory's config.json, which a
+// resumed run is built from: the start, decided by the clock, is then a fixed step
+// and resuming stays bit-identical to a run never interrupted.
+func startSWA(dir string, cfg *Config, m model, s int) error {
+	g, ok := m.(interface{ SetSWAStart(int) error })
+	if !ok {
+		return fmt.Errorf("the %s model has no weight average to start", cfg.Model)
+	}
+	if err := g.SetSWAStart(s); err != nil {
+		return err
+	}
+	cfg.GAN.SWAStart = s
+	saved, err := ReadConfig(dir)
+	if err != nil {
+		return err
+	}
+	saved.GAN.SWAStart = s
+	return writeJSON(filepath.Join(dir, ConfigFile), saved)
 }
 
 // reconstructionWarning explains a reconstruction error above the threshold.
