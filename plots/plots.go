@@ -422,7 +422,8 @@ func warmUpCut(raw plotter.XYs) *steadyRange {
 			extreme = v
 		}
 	}
-	return &steadyRange{lo: lo, hi: hi, note: fmt.Sprintf("%s off the scale, reaching %s", steps, strconv.FormatFloat(extreme, 'g', 3, 64))}
+	extreme, _ = strconv.ParseFloat(strconv.FormatFloat(extreme, 'g', 3, 64), 64)
+	return &steadyRange{lo: lo, hi: hi, note: fmt.Sprintf("%s off the scale, reaching %s", steps, formatNumber(extreme))}
 }
 
 // curvePoints is the finite points of s and their trailing mean over the last window

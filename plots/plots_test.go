@@ -296,6 +296,15 @@ func TestCurvePointsAndWarmUp(t *testing.T) {
 	if math.Abs(cut.lo-(-0.905)) > 1e-12 || math.Abs(cut.hi-(-0.795)) > 1e-12 || cut.note != "step 1 off the scale, reaching 1.6" {
 		t.Errorf("cut %+v, want [-0.905, -0.795] and a note on step 1", *cut)
 	}
+	tiny := Series{Step: spike.Step, Values: make([]float64, len(spike.Step))}
+	for i := range tiny.Values {
+		tiny.Values[i] = 5e-7 + 1e-7*float64(i%2)
+	}
+	tiny.Values[0] = 3.9642e-6
+	raw, _ = curvePoints(tiny, 1)
+	if cut := warmUpCut(raw); cut == nil || cut.note != "step 1 off the scale, reaching 3.96e-6" {
+		t.Errorf("a first step of 3.9642e-6 over a run near 5e-7: cut %+v", cut)
+	}
 	spike.Values[0] = -0.85
 	raw, _ = curvePoints(spike, 1)
 	if cut := warmUpCut(raw); cut != nil {
