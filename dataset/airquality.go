@@ -21,6 +21,10 @@ import (
 // direction, is categorical and not offered.)
 var AirQualityChannels = []string{"PM2.5", "PM10", "SO2", "NO2", "CO", "O3", "TEMP", "PRES", "DEWP", "RAIN", "WSPM"}
 
+// AirQualityUnits are the units of AirQualityChannels, for axis labels.
+var AirQualityUnits = map[string]string{"PM2.5": "µg/m³", "PM10": "µg/m³", "SO2": "µg/m³", "NO2": "µg/m³",
+	"CO": "µg/m³", "O3": "µg/m³", "TEMP": "°C", "PRES": "hPa", "DEWP": "°C", "RAIN": "mm", "WSPM": "m/s"}
+
 // DefaultAirQualityChannels are the channels AirQuality reads by default: two
 // pollutants with opposite daily cycles, ozone, and the temperature that drives it.
 var DefaultAirQualityChannels = []string{"PM2.5", "NO2", "O3", "TEMP"}

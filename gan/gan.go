@@ -270,6 +270,17 @@ func (m *Model) Times() []float64 { return append([]float64(nil), m.e.times...) 
 // Steps is the number of steps taken (including any that failed with ErrNonFinite).
 func (m *Model) Steps() int { return m.step }
 
+// SetSWAStart moves the start of the weight averages (Config.SWAStart) to after step
+// index s, for a caller that decides it as training goes (half of a time budget); the
+// steps already taken are not averaged retroactively.
+func (m *Model) SetSWAStart(s int) error {
+	if s < 0 {
+		return fmt.Errorf("gan: SWA start %d; give a step index ≥ 0", s)
+	}
+	m.cfg.SWAStart = s
+	return nil
+}
+
 // SWACount is the number of parameter sets averaged so far (0 before SWA starts).
 func (m *Model) SWACount() int { return m.gSWA.N() }
 

@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // Line is one named series of a Chart: Y against X, both positive.
@@ -158,10 +159,36 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 			}
 			t := plot.Tick{Value: v}
 			if m == 1 || labelAll {
-				t.Label = strconv.FormatFloat(v, 'g', 3, 64)
+				t.Label = formatNumber(v)
 			}
 			ticks = append(ticks, t)
 		}
 	}
 	return ticks
+}
+
+// save tiles the panels (rows × columns) onto one PNG canvas of w × h and writes it.
+func save(file string, panels [][]*plot.Plot, w, h vg.Length) error {
+	rows, cols := len(panels), 0
+	for _, r := range panels {
+		cols = max(cols, len(r))
+	}
+	for i := range panels {
+		for len(panels[i]) < cols {
+			panels[i] = append(panels[i], nil)
+		}
+	}
+	img := vgimg.New(w, h)
+	dc := draw.New(img)
+	t := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
+		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
+	canvases := plot.Align(panels, t, dc)
+	for i := range panels {
+		for j, p := range panels[i] {
+			if p != nil {
+				p.Draw(canvases[i][j])
+			}
+		}
+	}
+	return writePNG(file, img)
 }

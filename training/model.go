@@ -168,5 +168,15 @@ func parseSolver(method, adjoint string) (solver.Method, solver.Adjoint, error) 
 	if !ok {
 		return 0, 0, fmt.Errorf("unknown adjoint %q: choose reversible, continuous or backprop", adjoint)
 	}
+	switch {
+	case a == solver.Reversible && m == solver.Midpoint:
+		return 0, 0, fmt.Errorf("--method midpoint cannot use the reversible adjoint (--adjoint reversible, the default): only reversible-heun runs backwards exactly; use --adjoint continuous or --adjoint backprop")
+	case a == solver.Reversible && m != solver.ReversibleHeun:
+		return 0, 0, fmt.Errorf("--method %s cannot use the reversible adjoint (--adjoint reversible, the default): only reversible-heun runs backwards exactly; use --adjoint backprop", method)
+	case a == solver.Continuous && m == solver.ReversibleHeun:
+		return 0, 0, fmt.Errorf("--adjoint continuous is implemented for --method midpoint only; with --method reversible-heun use --adjoint reversible or --adjoint backprop")
+	case a == solver.Continuous && m != solver.Midpoint:
+		return 0, 0, fmt.Errorf("--adjoint continuous is implemented for --method midpoint only; with --method %s use --adjoint backprop", method)
+	}
 	return m, a, nil
 }

@@ -248,8 +248,14 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 	trainStart := time.Now()
 	warned := false
 	for model.Steps() < cfg.Steps {
-		if cfg.MaxSeconds > 0 && time.Since(trainStart).Seconds() >= cfg.MaxSeconds {
+		elapsed := time.Since(trainStart).Seconds()
+		if cfg.MaxSeconds > 0 && elapsed >= cfg.MaxSeconds {
 			break
+		}
+		if s, ok := swaStartByTime(cfg, model.Steps(), elapsed); ok {
+			if err := startSWA(dir, &cfg, model, s); err != nil {
+				return nil, err
+			}
 		}
 		if ctx.Err() != nil {
 			if err := save(); err != nil {
@@ -308,6 +314,42 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 		return nil, err
 	}
 	return res, drawPlots(dir, fake, data, cfg, hist)
+}
+
+// swaStartByTime is when a run with a time limit starts averaging the SDE-GAN's
+// weights, which by default starts after half of the steps: at half of the time limit
+// if that comes first, so that a run that the limit ends before half of its steps
+// still averages over its second half. It reports the step index after which to
+// average (the step about to be taken, index step, is the first averaged) and whether
+// to move the start now. An explicit start (SWAStart ≥ 0, or one recorded before) is
+// kept.
+func swaStartByTime(cfg Config, step int, elapsed float64) (int, bool) {
+	if cfg.Model == "latent-sde" || cfg.MaxSeconds <= 0 || cfg.GAN.SWAStart >= 0 ||
+		elapsed < cfg.MaxSeconds/2 || step > cfg.Steps/2 {
+		return 0, false
+	}
+	return max(step-1, 0), true
+}
+
+// startSWA moves the model's average to start after step index s and records it in
+// cfg (so the checkpoints carry it) and in the run directory's config.json, which a
+// resumed run is built from: the start, decided by the clock, is then a fixed step
+// and resuming stays bit-identical to a run never interrupted.
+func startSWA(dir string, cfg *Config, m model, s int) error {
+	g, ok := m.(interface{ SetSWAStart(int) error })
+	if !ok {
+		return fmt.Errorf("the %s model has no weight average to start", cfg.Model)
+	}
+	if err := g.SetSWAStart(s); err != nil {
+		return err
+	}
+	cfg.GAN.SWAStart = s
+	saved, err := ReadConfig(dir)
+	if err != nil {
+		return err
+	}
+	saved.GAN.SWAStart = s
+	return writeJSON(filepath.Join(dir, ConfigFile), saved)
 }
 
 // reconstructionWarning explains a reconstruction error above the threshold.
@@ -376,13 +418,27 @@ func drawPlots(dir string, fake *dataset.Paths, data *Data, cfg Config, hist his
 	real := data.Test.Clone()
 	data.Norm.Invert(real)
 	data.Norm.Invert(fake)
-	if err := plots.Paths(filepath.Join(dir, PathsPlot), real, fake, 30); err != nil {
+	u := unitsOf(cfg.Data)
+	if err := plots.Paths(filepath.Join(dir, PathsPlot), real, fake, 30, u); err != nil {
 		return err
 	}
-	if err := plots.Marginals(filepath.Join(dir, MarginalsPlot), real, fake, metrics.FiveTimes(real.T())); err != nil {
+	if err := plots.Marginals(filepath.Join(dir, MarginalsPlot), real, fake, metrics.FiveTimes(real.T()), u); err != nil {
 		return err
 	}
 	return plots.Curves(filepath.Join(dir, CurvesPlot), hist.series(cfg.Model))
+}
+
+// unitsOf is what the axes of the data set spec's plots measure: the Beijing air
+// quality's units are known; OU's time has none, and a CSV's times and values are in
+// whatever units its file is written in.
+func unitsOf(spec string) plots.Units {
+	if spec == "ou" {
+		return plots.Units{}
+	}
+	if st, err := os.Stat(spec); spec == "air-quality" || (err == nil && st.IsDir()) {
+		return plots.Units{Time: "hours", Channels: dataset.AirQualityUnits}
+	}
+	return plots.Units{}
 }
 
 func writeJSON(path string, v any) error {
@@ -451,16 +507,16 @@ func (h *history) add(st Stats) {
 }
 
 func (h history) series(modelName string) []plots.Series {
-	loss := "Wasserstein estimate: mean D(real) − mean D(fake)"
+	loss, unit := "Wasserstein estimate: mean D(real) − mean D(fake)", "D(real) − D(fake)"
 	switch modelName {
 	case "latent-sde":
-		loss = "negative ELBO (training minibatch)"
+		loss, unit = "negative ELBO (training minibatch)", "nats per path"
 	case "sde-sigker":
-		loss = "signature-kernel MMD² (training minibatch, unbiased)"
+		loss, unit = "signature-kernel MMD² (training minibatch, unbiased)", "MMD²"
 	}
 	return []plots.Series{
-		{Name: loss, Step: h.Step, Values: h.Loss},
-		{Name: "largest reversible-adjoint reconstruction error", Step: h.Step, Values: h.Recon},
-		{Name: "seconds per step", Step: h.Step, Values: h.Sec},
+		{Name: loss, YLabel: unit, Step: h.Step, Values: h.Loss},
+		{Name: "largest reversible-adjoint reconstruction error", YLabel: "error (normalised units)", Step: h.Step, Values: h.Recon},
+		{Name: "seconds per step", YLabel: "seconds", Step: h.Step, Values: h.Sec},
 	}
 }

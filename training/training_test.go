@@ -283,3 +283,93 @@ func TestDeterministicAcrossGOMAXPROCS(t *testing.T) {
 		})
 	}
 }
+
+func TestSWAStartByTime(t *testing.T) {
+	gan, latent := tiny(), tinyLatent()
+	gan.Steps, gan.MaxSeconds, latent.MaxSeconds = 1000, 10, 10
+	fixed := gan
+	fixed.GAN.SWAStart = 7
+	noLimit := gan
+	noLimit.MaxSeconds = 0
+	for _, c := range []struct {
+		name    string
+		cfg     Config
+		step    int
+		elapsed float64
+		start   int
+		ok      bool
+	}{
+		{"before half the time", gan, 100, 4.9, 0, false},
+		{"at half the time", gan, 100, 5, 99, true},
+		{"at half the time, first step", gan, 0, 5, 0, true},
+		{"half the steps came first", gan, 501, 5, 0, false},
+		{"at half the steps", gan, 500, 6, 499, true},
+		{"an explicit or recorded start is kept", fixed, 100, 6, 0, false},
+		{"no time limit", noLimit, 100, 600, 0, false},
+		{"the latent SDE does not average", latent, 1, 6, 0, false},
+	} {
+		start, ok := swaStartByTime(c.cfg, c.step, c.elapsed)
+		if start != c.start || ok != c.ok {
+			t.Errorf("%s: swaStartByTime = %d, %v; want %d, %v", c.name, start, ok, c.start, c.ok)
+		}
+	}
+}
+
+// A time limit that ends a run long before half of its steps still averages its
+// second half; the start is recorded, so a resumed run keeps it.
+func TestSWAStartsAtHalfTheTimeLimit(t *testing.T) {
+	for _, model := range []string{"sde-gan", "sde-sigker"} {
+		t.Run(model, func(t *testing.T) {
+			cfg := tiny()
+			cfg.Model, cfg.CheckpointEvery = model, 0
+			if model == "sde-sigker" {
+				cfg.GAN.SigKer.Times = 4
+			}
+			cfg.Steps, cfg.MaxSeconds = 1000000, 0.6
+			dir := t.TempDir()
+			res, err := Run(context.Background(), cfg, dir, false, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			saved, err := ReadConfig(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := saved.GAN.SWAStart
+			if s < 0 || s >= res.Steps-1 {
+				t.Fatalf("%d steps in the time limit, recorded SWA start %d: averaging never began", res.Steps, s)
+			}
+			averaged := func() int {
+				ck, err := Load(filepath.Join(dir, CheckpointFile))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ck.Config.GAN.SWAStart != s {
+					t.Fatalf("checkpoint records SWA start %d, config.json %d", ck.Config.GAN.SWAStart, s)
+				}
+				m, err := ck.Model()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer m.Close()
+				return m.SWACount()
+			}
+			// Steps s+1, …, res.Steps−1 (0-based) were averaged.
+			if n := averaged(); n != res.Steps-1-s {
+				t.Fatalf("%d steps with the start after step %d averaged %d parameter sets, want %d", res.Steps, s, n, res.Steps-1-s)
+			}
+			// A resumed run trains for another time limit and keeps averaging from the
+			// recorded start rather than deciding another at half of its own limit.
+			res2, err := Run(context.Background(), cfg, dir, true, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res2.Steps <= res.Steps {
+				t.Fatalf("resumed at step %d, ended at %d", res.Steps, res2.Steps)
+			}
+			if n := averaged(); n != res2.Steps-1-s {
+				t.Fatalf("after resuming, %d parameter sets averaged, want %d", n, res2.Steps-1-s)
+			}
+		})
+	}
+}

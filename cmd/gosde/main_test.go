@@ -50,6 +50,18 @@ func TestBadInvocationsAreErrors(t *testing.T) {
 		{[]string{"sample", "--checkpoint", "/no/such", "--out", "TMP/x.csv"}, "no such file"},
 		{[]string{"eval", "--checkpoint", "/no/such"}, "no such file"},
 		{[]string{"frobnicate"}, "unknown command"},
+		// The SDE-GAN's solver is fixed: the latent SDE's solver flags are refused by name.
+		{[]string{"train", "--method", "midpoint"}, "--method is the latent SDE's: the SDE-GAN (and sde-sigker, its generator) always solves with reversible Heun and its algebraic adjoint"},
+		{[]string{"train", "--adjoint", "backprop"}, "--adjoint is the latent SDE's"},
+		{[]string{"train", "--model", "sde-sigker", "--dt", "0.5"}, "--dt is the latent SDE's"},
+		{[]string{"train", "--model", "sde-sigker", "--method", "reversible-heun"}, "--method is the latent SDE's"},
+		// A method the default adjoint cannot run backwards names the adjoints that can.
+		{[]string{"train", "--model", "latent-sde", "--method", "midpoint"}, "use --adjoint continuous or --adjoint backprop"},
+		{[]string{"train", "--model", "latent-sde", "--method", "euler"}, "use --adjoint backprop"},
+		{[]string{"train", "--model", "latent-sde", "--method", "heun", "--adjoint", "continuous"}, "with --method heun use --adjoint backprop"},
+		// A directory stands for its checkpoint only when it holds one.
+		{[]string{"sample", "--checkpoint", "TMP", "--out", "TMP/x.csv"}, "a directory without model.safetensors"},
+		{[]string{"eval", "--checkpoint", "TMP"}, "a directory without model.safetensors"},
 		// --device is checked by every command that computes, before it reads or
 		// writes anything. This test binary has no GPU engine linked in.
 		{[]string{"train", "--model", "latent-sde", "--device", "gpu"}, "without GPU support"},
@@ -105,9 +117,25 @@ func TestTrainSampleEval(t *testing.T) {
 	if lines[0] != "path,t,y" || len(lines) != 1+7*64 {
 		t.Fatalf("samples.csv: header %q, %d lines", lines[0], len(lines))
 	}
+	// The run directory stands for its checkpoint.
+	csv2 := filepath.Join(dir, "samples2.csv")
+	if out, err := run(t, "sample", "--checkpoint", run1, "--n", "7", "--out", csv2); err != nil {
+		t.Fatalf("sample --checkpoint DIR: %v\n%s", err, out)
+	}
+	if b2, err := os.ReadFile(csv2); err != nil || !bytes.Equal(b, b2) {
+		t.Fatalf("sample --checkpoint %s wrote other paths than --checkpoint %s (%v)", run1, ckpt, err)
+	}
+	out, err = run(t, "eval", "--checkpoint", run1, "--n", "32")
+	if err != nil {
+		t.Fatalf("eval --checkpoint DIR: %v\n%s", err, out)
+	}
+	byDir := out
 	out, err = run(t, "eval", "--checkpoint", ckpt, "--n", "32")
 	if err != nil {
 		t.Fatalf("eval: %v\n%s", err, out)
+	}
+	if out != byDir {
+		t.Errorf("eval of the run directory and of its checkpoint differ:\n%s\n%s", byDir, out)
 	}
 	var rep map[string]any
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/gosde/gosde/checkpoint"
 	"github.com/gosde/gosde/dataset"
@@ -111,12 +113,20 @@ func closeEngine(eng host.Engine, err *error) {
 	}
 }
 
-// openCheckpoint loads a checkpoint and opens the engine it computes on (--device),
-// checking the device first so that a wrong one is reported before any file is read.
-// The caller closes ck.Engine.
+// openCheckpoint loads a checkpoint (a file, or a run directory holding one) and
+// opens the engine it computes on (--device), checking the device first so that a
+// wrong one is reported before any file is read. The caller closes ck.Engine.
 func openCheckpoint(path, device string) (*training.Checkpoint, error) {
 	if err := host.Check(device); err != nil {
 		return nil, err
+	}
+	// A run directory stands for its checkpoint.
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		file := filepath.Join(path, training.CheckpointFile)
+		if _, err := os.Stat(file); err != nil {
+			return nil, fmt.Errorf("--checkpoint %s is a directory without %s: give a run directory of gosde train or the checkpoint file itself", path, training.CheckpointFile)
+		}
+		path = file
 	}
 	ck, err := training.Load(path)
 	if err != nil {

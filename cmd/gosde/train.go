@@ -164,6 +164,13 @@ func testLossName(model string) string {
 // refused by name rather than ignored.
 func applyModelDefaults(cmd *cobra.Command, cfg *training.Config, lr float64) error {
 	changed := cmd.Flags().Changed
+	if cfg.Model == "sde-gan" || cfg.Model == "sde-sigker" {
+		for _, name := range []string{"method", "adjoint", "dt"} {
+			if changed(name) {
+				return fmt.Errorf("--%s is the latent SDE's: the SDE-GAN (and sde-sigker, its generator) always solves with reversible Heun and its algebraic adjoint, at the data's smallest time spacing", name)
+			}
+		}
+	}
 	switch cfg.Model {
 	case "sde-sigker":
 		// Its own batch and length: fewer, dearer steps than the SDE-GAN's.
