@@ -6,12 +6,18 @@
 // The format: an 8-byte little-endian header length, a JSON header mapping each tensor
 // name to {"dtype", "shape", "data_offsets": [begin, end]} (offsets into the data that
 // follows) plus an optional "__metadata__" map of strings, then the data, little-endian.
-// gosde stores the SHA-256 of the data section in the metadata key "gosde.sha256" and
-// refuses a file whose data does not match it.
+// The tensors must tile the data exactly: no overlaps, no holes, no trailing bytes.
+//
+// gosde's own checkpoints carry the SHA-256 of the whole file — length, header and data —
+// in the metadata key "gosde.checksum" (the digest itself counted as 64 zeros), so that
+// an edited header (swapped offsets, altered metadata) is refused as surely as altered
+// weights. Decode and Load require it; DecodeForeign and LoadForeign are the explicit
+// path for safetensors files written by others, which have none.
 package checkpoint
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -23,14 +29,29 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 )
 
-// ChecksumKey is the metadata key under which Save records the data's SHA-256.
-const ChecksumKey = "gosde.sha256"
+// ChecksumKey is the metadata key under which Encode records the file's SHA-256, as
+// "sha256:" and 64 hexadecimal digits.
+const ChecksumKey = "gosde.checksum"
 
-// maxHeader bounds the JSON header a reader accepts (the format's reference
-// implementation uses 100 MB).
-const maxHeader = 100 << 20
+// legacyChecksumKey is where gosde before the whole-file checksum kept the SHA-256 of
+// the data section alone.
+const legacyChecksumKey = "gosde.sha256"
+
+const (
+	checksumPrefix = "sha256:"
+	digestLen      = 2 * sha256.Size
+)
+
+// Bounds on what a reader accepts: the JSON header (the format's reference
+// implementation uses 100 MB) and the whole file, read into memory (gosde's models are
+// kilobytes to megabytes; a bound keeps /dev/zero or a sparse file from exhausting it).
+const (
+	maxHeader = 100 << 20
+	MaxFile   = 1 << 30
+)
 
 // ErrCorrupt is wrapped by every error about a file that is not a valid checkpoint.
 var ErrCorrupt = errors.New("checkpoint: corrupt or not a safetensors file")
@@ -83,12 +104,9 @@ func Encode(w io.Writer, f File) error {
 	for _, name := range names {
 		t := f.Tensors[name]
 		dtype, size, n := t.dtype()
-		want := 1
-		for _, d := range t.Shape {
-			if d < 0 {
-				return fmt.Errorf("checkpoint: tensor %q has negative dimension in shape %v", name, t.Shape)
-			}
-			want *= d
+		want, err := elements(t.Shape, size)
+		if err != nil {
+			return fmt.Errorf("checkpoint: tensor %q: %w", name, err)
 		}
 		if want != n {
 			return fmt.Errorf("checkpoint: tensor %q has %d elements but shape %v", name, n, t.Shape)
@@ -120,8 +138,8 @@ func Encode(w io.Writer, f File) error {
 	for k, v := range f.Metadata {
 		meta[k] = v
 	}
-	sum := sha256.Sum256(data.Bytes())
-	meta[ChecksumKey] = hex.EncodeToString(sum[:])
+	delete(meta, legacyChecksumKey)
+	meta[ChecksumKey] = checksumPrefix + strings.Repeat("0", digestLen)
 	header["__metadata__"] = meta
 	hj, err := json.Marshal(header)
 	if err != nil {
@@ -131,8 +149,17 @@ func Encode(w io.Writer, f File) error {
 	for len(hj)%8 != 0 {
 		hj = append(hj, ' ')
 	}
+	if len(hj) > maxHeader {
+		return fmt.Errorf("checkpoint: the header is %d bytes; readers accept at most %d", len(hj), maxHeader)
+	}
 	var n [8]byte
 	binary.LittleEndian.PutUint64(n[:], uint64(len(hj)))
+	at, err := digestAt(hj)
+	if err != nil {
+		return err
+	}
+	sum := fileDigest(n[:], hj, data.Bytes())
+	hex.Encode(hj[at:at+digestLen], sum[:])
 	for _, b := range [][]byte{n[:], hj, data.Bytes()} {
 		if _, err := w.Write(b); err != nil {
 			return err
@@ -141,20 +168,32 @@ func Encode(w io.Writer, f File) error {
 	return nil
 }
 
-// Decode parses a safetensors file held in memory. It checks every offset, dtype and
-// shape, and the gosde checksum when present.
+// Decode parses a gosde checkpoint held in memory: a safetensors file whose tensors
+// tile its data exactly, carrying the whole-file checksum that Encode writes, which
+// must match.
 func Decode(b []byte) (File, error) {
+	return decode(b, true)
+}
+
+// DecodeForeign parses any safetensors file held in memory, with the same structural
+// checks as Decode but no checksum required (one that is present must still match):
+// the explicit path for importing weights written by other tools.
+func DecodeForeign(b []byte) (File, error) {
+	return decode(b, false)
+}
+
+func decode(b []byte, requireChecksum bool) (File, error) {
 	if len(b) < 8 {
 		return File{}, fmt.Errorf("%w: %d bytes is shorter than the 8-byte header length", ErrCorrupt, len(b))
 	}
 	hlen := binary.LittleEndian.Uint64(b)
 	if hlen > maxHeader || hlen > uint64(len(b)-8) {
-		return File{}, fmt.Errorf("%w: header length %d does not fit the %d-byte file", ErrCorrupt, hlen, len(b))
+		return File{}, fmt.Errorf("%w: header length %d does not fit the %d-byte file (at most %d)", ErrCorrupt, hlen, len(b), maxHeader)
 	}
-	data := b[8+hlen:]
+	hj, data := b[8:8+hlen], b[8+hlen:]
 	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b[8:8+hlen], &raw); err != nil {
-		return File{}, fmt.Errorf("%w: header is not JSON: %v", ErrCorrupt, err)
+	if err := json.Unmarshal(hj, &raw); err != nil {
+		return File{}, fmt.Errorf("%w: header is not a JSON object: %v", ErrCorrupt, err)
 	}
 	f := File{Tensors: map[string]Tensor{}, Metadata: map[string]string{}}
 	if m, ok := raw["__metadata__"]; ok {
@@ -163,55 +202,197 @@ func Decode(b []byte) (File, error) {
 		}
 		delete(raw, "__metadata__")
 	}
-	if want, ok := f.Metadata[ChecksumKey]; ok {
-		sum := sha256.Sum256(data)
-		if hex.EncodeToString(sum[:]) != want {
-			return File{}, fmt.Errorf("%w: data checksum does not match (the file was truncated or altered)", ErrCorrupt)
-		}
+	if err := verify(b[:8], hj, data, f.Metadata, requireChecksum); err != nil {
+		return File{}, err
 	}
+	entries := make([]entry, 0, len(raw))
 	for name, msg := range raw {
-		var e headerEntry
-		if err := json.Unmarshal(msg, &e); err != nil {
-			return File{}, fmt.Errorf("%w: tensor %q: %v", ErrCorrupt, name, err)
+		e, err := parseEntry(name, msg, len(data))
+		if err != nil {
+			return File{}, err
 		}
-		size := map[string]int{"F32": 4, "F64": 8, "I64": 8}[e.Dtype]
-		if size == 0 {
-			return File{}, fmt.Errorf("%w: tensor %q has dtype %q; gosde reads F32, F64 and I64", ErrCorrupt, name, e.Dtype)
-		}
-		n := 1
-		for _, d := range e.Shape {
-			if d < 0 || (d > 0 && n > len(data)/d) {
-				return File{}, fmt.Errorf("%w: tensor %q has impossible shape %v", ErrCorrupt, name, e.Shape)
-			}
-			n *= d
-		}
-		lo, hi := e.DataOffsets[0], e.DataOffsets[1]
-		if lo < 0 || hi < lo || hi > len(data) || hi-lo != n*size {
-			return File{}, fmt.Errorf("%w: tensor %q has offsets [%d, %d] for %d elements of %s in %d bytes of data",
-				ErrCorrupt, name, lo, hi, n, e.Dtype, len(data))
-		}
-		raw := data[lo:hi]
-		t := Tensor{Shape: e.Shape}
-		switch e.Dtype {
-		case "F32":
-			t.F32 = make([]float32, n)
-			for i := range t.F32 {
-				t.F32[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-			}
-		case "F64":
-			t.F64 = make([]float64, n)
-			for i := range t.F64 {
-				t.F64[i] = math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:]))
-			}
-		default:
-			t.I64 = make([]int64, n)
-			for i := range t.I64 {
-				t.I64[i] = int64(binary.LittleEndian.Uint64(raw[8*i:]))
-			}
-		}
-		f.Tensors[name] = t
+		entries = append(entries, e)
+	}
+	if err := tiles(entries, len(data)); err != nil {
+		return File{}, err
+	}
+	for _, e := range entries {
+		f.Tensors[e.name] = e.tensor(data[e.begin:e.end])
 	}
 	return f, nil
+}
+
+// verify checks the whole-file checksum: required for gosde's own files, checked
+// whenever present.
+func verify(n, hj, data []byte, meta map[string]string, required bool) error {
+	want, ok := meta[ChecksumKey]
+	if !ok {
+		switch {
+		case !required:
+			return nil
+		case meta[legacyChecksumKey] != "":
+			return fmt.Errorf("%w: written by an older gosde whose checksum covered the tensor data only, not the header; "+
+				"retrain, or read it with checkpoint.LoadForeign if you trust it", ErrCorrupt)
+		}
+		return fmt.Errorf("%w: no %q in the metadata: not a gosde checkpoint (to import another tool's safetensors file, use checkpoint.LoadForeign)", ErrCorrupt, ChecksumKey)
+	}
+	at, err := digestAt(hj)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if want != checksumPrefix+string(hj[at:at+digestLen]) {
+		return fmt.Errorf("%w: the checksum in the metadata is not the one written in the header", ErrCorrupt)
+	}
+	zeroed := bytes.Clone(hj)
+	copy(zeroed[at:at+digestLen], strings.Repeat("0", digestLen))
+	sum := fileDigest(n, zeroed, data)
+	if hex.EncodeToString(sum[:]) != want[len(checksumPrefix):] {
+		return fmt.Errorf("%w: checksum does not match (the file was truncated or altered)", ErrCorrupt)
+	}
+	return nil
+}
+
+// digestAt finds the 64 digits of the checksum in the header's bytes: after the one
+// occurrence of "gosde.checksum":"sha256:. The key can appear unescaped only as a key, so
+// a second occurrence is a second key, which is refused rather than resolved.
+func digestAt(hj []byte) (int, error) {
+	pat := []byte(`"` + ChecksumKey + `":"` + checksumPrefix)
+	i := bytes.Index(hj, pat)
+	if i < 0 || bytes.Count(hj, pat) != 1 {
+		return 0, fmt.Errorf("the header must hold %q exactly once, written plainly", ChecksumKey)
+	}
+	at := i + len(pat)
+	if at+digestLen >= len(hj) || hj[at+digestLen] != '"' {
+		return 0, fmt.Errorf("the checksum in the header is not %d digits", digestLen)
+	}
+	return at, nil
+}
+
+func fileDigest(n, hj, data []byte) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write(n)
+	h.Write(hj)
+	h.Write(data)
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+// entry is one tensor of the header, checked.
+type entry struct {
+	name       string
+	dtype      string
+	shape      []int
+	n          int
+	begin, end int
+}
+
+var dtypeSize = map[string]int{"F32": 4, "F64": 8, "I64": 8}
+
+// parseEntry reads a tensor's header entry strictly: dtype, shape and exactly two
+// data offsets, nothing else.
+func parseEntry(name string, msg json.RawMessage, dataLen int) (entry, error) {
+	var e struct {
+		Dtype       string  `json:"dtype"`
+		Shape       []int   `json:"shape"`
+		DataOffsets []int64 `json:"data_offsets"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(msg))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		return entry{}, fmt.Errorf("%w: tensor %q: %v", ErrCorrupt, name, err)
+	}
+	size := dtypeSize[e.Dtype]
+	if size == 0 {
+		return entry{}, fmt.Errorf("%w: tensor %q has dtype %q; gosde reads F32, F64 and I64", ErrCorrupt, name, e.Dtype)
+	}
+	if e.Shape == nil {
+		return entry{}, fmt.Errorf("%w: tensor %q has no shape", ErrCorrupt, name)
+	}
+	n, err := elements(e.Shape, size)
+	if err != nil {
+		return entry{}, fmt.Errorf("%w: tensor %q: %v", ErrCorrupt, name, err)
+	}
+	if len(e.DataOffsets) != 2 {
+		return entry{}, fmt.Errorf("%w: tensor %q has %d data offsets, want 2", ErrCorrupt, name, len(e.DataOffsets))
+	}
+	lo, hi := e.DataOffsets[0], e.DataOffsets[1]
+	if lo < 0 || hi < lo || hi > int64(dataLen) || hi-lo != int64(n*size) {
+		return entry{}, fmt.Errorf("%w: tensor %q has offsets [%d, %d] for %d elements of %s in %d bytes of data",
+			ErrCorrupt, name, lo, hi, n, e.Dtype, dataLen)
+	}
+	return entry{name: name, dtype: e.Dtype, shape: e.Shape, n: n, begin: int(lo), end: int(hi)}, nil
+}
+
+// elements is the element count of shape, refusing negative dimensions and counts
+// whose bytes (of size each) would overflow an int.
+func elements(shape []int, size int) (int, error) {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			return 0, fmt.Errorf("negative dimension in shape %v", shape)
+		}
+		if d == 0 {
+			n = 0
+		}
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	for _, d := range shape {
+		if n > math.MaxInt/size/d {
+			return 0, fmt.Errorf("shape %v is too large", shape)
+		}
+		n *= d
+	}
+	return n, nil
+}
+
+// tiles checks that the tensors cover the data exactly once: sorted by offset, each
+// begins where the previous ended, the first at 0 and the last at the end of the data.
+func tiles(es []entry, dataLen int) error {
+	slices.SortFunc(es, func(a, b entry) int {
+		if c := cmp.Compare(a.begin, b.begin); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.end, b.end)
+	})
+	at := 0
+	for _, e := range es {
+		switch {
+		case e.begin < at:
+			return fmt.Errorf("%w: tensor %q at [%d, %d] overlaps the tensor before it (which ends at %d)", ErrCorrupt, e.name, e.begin, e.end, at)
+		case e.begin > at:
+			return fmt.Errorf("%w: bytes [%d, %d) of the data belong to no tensor", ErrCorrupt, at, e.begin)
+		}
+		at = e.end
+	}
+	if at != dataLen {
+		return fmt.Errorf("%w: %d trailing bytes after the last tensor", ErrCorrupt, dataLen-at)
+	}
+	return nil
+}
+
+func (e entry) tensor(raw []byte) Tensor {
+	t := Tensor{Shape: e.shape}
+	switch e.dtype {
+	case "F32":
+		t.F32 = make([]float32, e.n)
+		for i := range t.F32 {
+			t.F32[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+	case "F64":
+		t.F64 = make([]float64, e.n)
+		for i := range t.F64 {
+			t.F64[i] = math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:]))
+		}
+	default:
+		t.I64 = make([]int64, e.n)
+		for i := range t.I64 {
+			t.I64[i] = int64(binary.LittleEndian.Uint64(raw[8*i:]))
+		}
+	}
+	return t
 }
 
 // Save writes f to path atomically: into a temporary file beside it, synced to disk,
@@ -258,15 +439,54 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 	return nil
 }
 
-// Load reads and verifies a checkpoint file.
+// Load reads and verifies a gosde checkpoint file (see Decode).
 func Load(path string) (File, error) {
-	b, err := os.ReadFile(path)
+	return load(path, Decode)
+}
+
+// LoadForeign reads a safetensors file written by another tool (see DecodeForeign).
+func LoadForeign(path string) (File, error) {
+	return load(path, DecodeForeign)
+}
+
+func load(path string, decode func([]byte) (File, error)) (File, error) {
+	b, err := readBounded(path)
 	if err != nil {
-		return File{}, fmt.Errorf("checkpoint: %w", err)
+		return File{}, err
 	}
-	f, err := Decode(b)
+	f, err := decode(b)
 	if err != nil {
 		return File{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return f, nil
+}
+
+// readBounded reads a regular file of at most MaxFile bytes: a device, a pipe or a
+// (possibly sparse) file beyond the bound is refused before anything is read.
+func readBounded(path string) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	switch {
+	case st.IsDir():
+		return nil, fmt.Errorf("checkpoint: %s is a directory; give the checkpoint file in it", path)
+	case !st.Mode().IsRegular():
+		return nil, fmt.Errorf("checkpoint: %s is not a regular file", path)
+	case st.Size() > MaxFile:
+		return nil, fmt.Errorf("%w: %s is %d bytes; a checkpoint is at most %d", ErrCorrupt, path, st.Size(), MaxFile)
+	}
+	b, err := io.ReadAll(io.LimitReader(fh, MaxFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	if len(b) > MaxFile {
+		return nil, fmt.Errorf("%w: %s grew beyond %d bytes while being read", ErrCorrupt, path, MaxFile)
+	}
+	return b, nil
 }
