@@ -169,6 +169,9 @@ func ReadCSVData(r io.Reader, opt CSVOptions) (*CSVData, error) {
 	}
 	cr.ReuseRecord = true
 	rows := &rowReader{cr: cr}
+	if opt.Columns == nil {
+		rows.valueHint = "; name the value columns to read with --columns"
+	}
 	first, err := cr.Read()
 	if err == io.EOF {
 		return nil, errors.New("dataset: csv: empty input: no header")
@@ -309,7 +312,7 @@ func ReadCSVData(r io.Reader, opt CSVOptions) (*CSVData, error) {
 		if stride == 0 {
 			stride = opt.Window
 		}
-		err = cutWindows(d, series, channels, opt.Window, stride, tp.dates)
+		err = cutWindows(d, series, channels, opt.Window, stride, tp)
 	} else {
 		err = shareGrid(d, series, channels)
 	}
@@ -368,6 +371,7 @@ func isNumber(s string) bool {
 // rowReader yields the data rows: the header-less file's first row, then the rest.
 type rowReader struct {
 	cr          *csv.Reader
+	valueHint   string // for a value cell that is not a number
 	pending     []string
 	pendingLine int
 }
@@ -464,7 +468,7 @@ func readLong(rows *rowReader, names []string, idCol, timeCol int, valCols []int
 		for _, c := range valCols {
 			v, err := parseCell(rec[c])
 			if err != nil {
-				return nil, fmt.Errorf("dataset: csv: line %d, column %q: %v", line, names[c], err)
+				return nil, fmt.Errorf("dataset: csv: line %d, column %q: %v%s", line, names[c], err, rows.valueHint)
 			}
 			sr.vals = append(sr.vals, v)
 		}
@@ -473,7 +477,7 @@ func readLong(rows *rowReader, names []string, idCol, timeCol int, valCols []int
 		return nil, errors.New("dataset: csv: no data rows after the header")
 	}
 	for i := range series {
-		if err := sortSeries(&series[i], C, idCol >= 0); err != nil {
+		if err := sortSeries(&series[i], C, idCol >= 0, tp, "; if the file holds several series, name their id column with --id-col"); err != nil {
 			return nil, err
 		}
 		series[i].own = [2]int{0, len(series[i].times) - 1}
@@ -482,7 +486,7 @@ func readLong(rows *rowReader, names []string, idCol, timeCol int, valCols []int
 }
 
 // sortSeries orders a series' rows by time (stably) and refuses a repeated time.
-func sortSeries(s *csvSeries, C int, named bool) error {
+func sortSeries(s *csvSeries, C int, named bool, tp *timeParser, hintID string) error {
 	idx := make([]int, len(s.times))
 	for i := range idx {
 		idx[i] = i
@@ -502,9 +506,9 @@ func sortSeries(s *csvSeries, C int, named bool) error {
 		copy(vals[j*C:(j+1)*C], s.vals[i*C:(i+1)*C])
 		if j > 0 && times[j] == times[j-1] {
 			if named {
-				return fmt.Errorf("dataset: csv: line %d: duplicate row for series %q at time %v (first on line %d)", lines[j], s.id, times[j], lines[j-1])
+				return fmt.Errorf("dataset: csv: line %d: duplicate row for series %q at time %s (first on line %d)", lines[j], s.id, tp.show(times[j]), lines[j-1])
 			}
-			return fmt.Errorf("dataset: csv: line %d: duplicate time %v (first on line %d)", lines[j], times[j], lines[j-1])
+			return fmt.Errorf("dataset: csv: line %d: duplicate time %s (first on line %d)%s", lines[j], tp.show(times[j]), lines[j-1], hintID)
 		}
 	}
 	s.times, s.lines, s.vals = times, lines, vals
@@ -532,7 +536,7 @@ func readWide(rows *rowReader, names []string, timeCol int, valCols []int, tp *t
 		for _, c := range valCols {
 			v, err := parseCell(rec[c])
 			if err != nil {
-				return nil, fmt.Errorf("dataset: csv: line %d, column %q: %v", line, names[c], err)
+				return nil, fmt.Errorf("dataset: csv: line %d, column %q: %v%s", line, names[c], err, rows.valueHint)
 			}
 			all.vals = append(all.vals, v)
 		}
@@ -540,7 +544,7 @@ func readWide(rows *rowReader, names []string, timeCol int, valCols []int, tp *t
 	if len(all.times) == 0 {
 		return nil, errors.New("dataset: csv: no data rows after the header")
 	}
-	if err := sortSeries(&all, N, false); err != nil {
+	if err := sortSeries(&all, N, false, tp, ""); err != nil {
 		return nil, err
 	}
 	T := len(all.times)

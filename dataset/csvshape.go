@@ -144,7 +144,7 @@ func alignSeries(d *CSVData, series []csvSeries, channels []string, T int, cover
 
 // cutWindows cuts every series into windows of W points, S points apart, each on the
 // grid 0, h, …, (W−1)h of the series' common spacing h.
-func cutWindows(d *CSVData, series []csvSeries, channels []string, W, S int, dates bool) error {
+func cutWindows(d *CSVData, series []csvSeries, channels []string, W, S int, tp *timeParser) error {
 	C := len(channels)
 	type piece struct {
 		s, a int // series, first row
@@ -183,17 +183,21 @@ func cutWindows(d *CSVData, series []csvSeries, channels []string, W, S int, dat
 	// Every step inside a window is checked against the median, so that one gap is
 	// reported as the gap it is.
 	h := median(diffs)
-	hint := ""
-	if !dates {
+	hint, unit := "", ""
+	if tp.dates {
+		unit = " (days)"
+	}
+	if !tp.dates {
 		hint = " (if the times are dates written as numbers, such as 20120131, give their layout with --time-format, e.g. %Y%m%d)"
 	}
 	for _, pc := range pieces {
 		s := series[pc.s]
 		for j := pc.a; j < pc.a+W-1; j++ {
 			if dt := s.times[j+1] - s.times[j]; math.Abs(dt-h) > 1e-3*h {
-				return fmt.Errorf("dataset: csv: --window needs equally spaced times, but %s steps from %v to %v (lines %d and %d), "+
-					"%v apart where the spacing is %v: add a row with empty values at each missing time (missing readings are "+
-					"interpolated) or remove the extra row%s", seriesName(s.id), s.times[j], s.times[j+1], s.lines[j], s.lines[j+1], dt, h, hint)
+				return fmt.Errorf("dataset: csv: --window needs equally spaced times, but %s steps from %s to %s (lines %d and %d), "+
+					"%v apart where the spacing is %v%s: add a row with empty values at each missing time (missing readings are "+
+					"interpolated) or remove the extra row%s", seriesName(s.id), tp.show(s.times[j]), tp.show(s.times[j+1]),
+					s.lines[j], s.lines[j+1], dt, h, unit, hint)
 			}
 		}
 	}

@@ -98,6 +98,8 @@ type timeParser struct {
 	dates   bool
 	ref     int64     // Unix seconds of the first date
 	min     time.Time // the earliest date
+	days    bool      // toDays has run
+	minSec  float64   // the earliest date in seconds from ref
 }
 
 func (tp *timeParser) parse(cell string) (float64, error) {
@@ -161,6 +163,7 @@ func (tp *timeParser) toDays(series []csvSeries) {
 		return
 	}
 	m := float64(tp.min.Unix()-tp.ref) + float64(tp.min.Nanosecond())/1e9
+	tp.days, tp.minSec = true, m
 	done := map[*float64]bool{} // wide format's series share one slice of times
 	for _, s := range series {
 		if len(s.times) == 0 || done[&s.times[0]] {
@@ -176,4 +179,17 @@ func (tp *timeParser) toDays(series []csvSeries) {
 // earliest is the earliest date, as the file's layout writes it.
 func (tp *timeParser) earliest() string {
 	return tp.min.Format(tp.layout)
+}
+
+// show writes a time for a message as the file does: a number, or a date in the
+// file's layout (in UTC).
+func (tp *timeParser) show(t float64) string {
+	if !tp.dates {
+		return strconv.FormatFloat(t, 'g', -1, 64)
+	}
+	if tp.days {
+		t = t*86400 + tp.minSec
+	}
+	sec := math.Floor(t)
+	return time.Unix(tp.ref+int64(sec), int64(math.Round((t-sec)*1e9))).UTC().Format(tp.layout)
 }
