@@ -170,7 +170,7 @@ func ReadCSVData(r io.Reader, opt CSVOptions) (*CSVData, error) {
 	cr.ReuseRecord = true
 	rows := &rowReader{cr: cr}
 	if opt.Columns == nil {
-		rows.valueHint = "; name the value columns to read with --columns"
+		rows.valueHint = "; name the value columns to read with --columns (and a series-id column with --id-col)"
 	}
 	first, err := cr.Read()
 	if err == io.EOF {
