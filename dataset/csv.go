@@ -12,17 +12,20 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // CSVFormat is the layout of a CSV file of time series.
 type CSVFormat int
 
 const (
-	// CSVAuto is long format when the header has a series-id column (CSVOptions.ID,
-	// or one detected), wide format otherwise.
+	// CSVAuto is long format when the file has a series-id column (CSVOptions.ID, or
+	// one detected); otherwise wide format, or, when the file is cut into windows
+	// (CSVOptions.Window), one series with the value columns as channels.
 	CSVAuto CSVFormat = iota
 	// CSVLong: one row per (series, time): a series-id column, a time column and one
-	// column per channel. Many paths of many channels.
+	// column per channel. Many paths of many channels. Without an id column the whole
+	// file is one series.
 	CSVLong
 	// CSVWide: one row per time: a time column and one column per series, all of a
 	// single channel (CSVOptions.Channel). Many paths of one channel.
@@ -42,51 +45,117 @@ func (f CSVFormat) String() string {
 }
 
 // CSVOptions configures ReadCSV. The zero value reads either format with the default
-// column names.
+// column names. Each option is a flag of gosde train, named in brackets; the reader's
+// errors name those flags, since that is where its users set them.
 type CSVOptions struct {
-	// Format is CSVAuto (the default), CSVLong or CSVWide.
+	// Format is CSVAuto (the default), CSVLong or CSVWide (--csv-format).
 	Format CSVFormat
-	// ID names the series-id column of long format. Default: the first header column
-	// named id, series or path (case-insensitive), so WriteCSV's output reads back.
+	// ID names the series-id column of long format (--id-col). Default: the first
+	// header column named id, series or path (case-insensitive), so WriteCSV's output
+	// reads back.
 	ID string
-	// Time names the time column. Default: the first header column named t or time
-	// (case-insensitive).
+	// Time names the time column (--time-col). Default: the first header column named
+	// t, time, date or datetime (case-insensitive).
 	Time string
 	// Columns names the value columns to read, in the order wanted: channels in long
-	// format, series in wide format. Default: every column but the id and time ones,
-	// in header order.
+	// format, series in wide format (--columns). Default: every column but the id and
+	// time ones, in header order.
 	Columns []string
 	// Channel is the name of the single channel of wide format. Default "y".
 	Channel string
-	// Comma is the field separator. Default ','.
+	// Comma is the field separator (--csv-sep). Default ','.
 	Comma rune
+	// NoHeader reads a file without a header row (--no-header): its columns are named
+	// by position, "1", "2", …, and the time column must be named (Time).
+	NoHeader bool
+	// TimeFormat says how to read the time column (--time-format): see ParseTimeFormat.
+	// Default "auto": numbers, or ISO dates and datetimes, recognised from the first row.
+	// Dates become days since the earliest time in the file (fractions of a day for
+	// times of day).
+	TimeFormat string
+	// Window, when at least 2, cuts every series into windows of this many consecutive
+	// points (--window), each with times relative to its own first point, so that all
+	// windows share one grid; the series' times must be equally spaced. Stride is the
+	// number of points from one window's start to the next (--stride; default Window:
+	// windows that do not overlap). Window 0 reads whole series.
+	Window, Stride int
+}
+
+// CSVData is a CSV file as ReadCSVData reads it: the paths, where each came from, and
+// what the reader decided on the user's behalf.
+type CSVData struct {
+	*Paths
+	// Origins, when not nil, says where in time each path lies in its series (path n
+	// is Origins[n]): set when the paths are windows cut from longer series (Window),
+	// or series in absolute time that were aligned, so that a train/test split can keep
+	// them from overlapping (SplitBlocks). Nil for paths that are independent series.
+	Origins []Origin
+	// Notes are what the reader decided that the user should be told: how dates were
+	// converted, that series were aligned, how a file without an id column was read.
+	Notes []string
+}
+
+// Origin places a path in the time of the series it was cut from.
+type Origin struct {
+	// Series is the id of the series (the paths of one series can overlap in time;
+	// those of different series cannot).
+	Series string
+	// Start and End are the times, in the file's own time unit, of the path's first and
+	// last points.
+	Start, End float64
 }
 
 // maxCSVValues bounds the dense N·T·C grid ReadCSV will allocate (long format fills
 // the union of all series' times, which can be far larger than the file).
 const maxCSVValues = 1 << 27
 
-// ReadCSV reads time series from CSV with a header row (encoding/csv quoting; cells are
-// trimmed of surrounding space; a leading UTF-8 byte-order mark is skipped).
+// ReadCSV is ReadCSVData's paths.
+func ReadCSV(r io.Reader, opt CSVOptions) (*Paths, error) {
+	d, err := ReadCSVData(r, opt)
+	if err != nil {
+		return nil, err
+	}
+	return d.Paths, nil
+}
+
+// ReadCSVData reads time series from CSV (encoding/csv quoting; cells are trimmed of
+// surrounding space; a leading UTF-8 byte-order mark is skipped), with a header row
+// unless opt.NoHeader.
 //
-// Long format (see CSVLong) gives one path per distinct series id, in order of first
-// appearance, with the channels as columns. The paths share one time grid: the sorted
-// union of every series' times; a series with no row at some time has NaN there.
-// Wide format (see CSVWide) gives one path per value column, in column order, of one
-// channel named CSVOptions.Channel; rows may come in any order and are sorted by time.
+// Long format (see CSVLong) gives one series per distinct id, in order of first
+// appearance, with the channels as columns; wide format (see CSVWide) one series per
+// value column, of one channel named opt.Channel. Rows may come in any order.
+//
+// Whole series (Window 0) share one time grid: the sorted union of every series' times;
+// a series with no row at some time has NaN there. When the series lie in (nearly)
+// disjoint stretches of time — on average each covers at most half of the shared grid,
+// so that most of every path would be constant extrapolation — they are aligned if they
+// can be (every series has the same number of times, laid out alike: each is shifted
+// to start at 0, with a note saying so, and Origins set) and refused with a message
+// saying how to lay the file out otherwise. Series interleaved in time (irregular
+// sampling) are not: that is what the shared grid and interpolation are for.
+//
+// Windows (Window ≥ 2) are cut from each series, from its first to its last row with
+// a reading; the times within every window must be equally spaced (to 0.1% of the
+// spacing, the same in every series), and each window's times are its offsets from
+// its first point, on the exact grid 0, h, 2h, ….
 //
 // A value cell that is empty, NA, NaN, N/A or null (case-insensitive) is a missing
-// reading (NaN). Times must be present and finite; values finite or missing.
+// reading (NaN). Times must be present; values finite or missing.
 //
-// Errors, with line numbers where a line is to blame (it never panics): no header (an
-// empty input, or a first row that is all numbers), empty or duplicate column names or
-// names with control characters (a quoted newline, say),
-// unknown column names in the options, no id column in long format, no time column,
-// no value column, ragged rows, non-numeric or infinite cells, a missing time, a
-// duplicate (series, time) (or a duplicate time in wide format), fewer than two
-// distinct times, a channel with no reading at all, and a dense grid of more than
-// 2²⁷ values.
-func ReadCSV(r io.Reader, opt CSVOptions) (*Paths, error) {
+// Errors, with line numbers where a line is to blame (it never panics), name the
+// command-line flag that fixes them where one does.
+func ReadCSVData(r io.Reader, opt CSVOptions) (*CSVData, error) {
+	if opt.Window < 0 || opt.Window == 1 {
+		return nil, fmt.Errorf("dataset: csv: --window %d: a window needs at least 2 points (0: whole series)", opt.Window)
+	}
+	if opt.Stride < 0 || (opt.Stride > 0 && opt.Window == 0) {
+		return nil, fmt.Errorf("dataset: csv: --stride %d needs --window (and must be at least 1)", opt.Stride)
+	}
+	tf, err := ParseTimeFormat(opt.TimeFormat)
+	if err != nil {
+		return nil, err
+	}
 	br := bufio.NewReader(r)
 	if bom, _ := br.Peek(3); string(bom) == "\ufeff" {
 		br.Discard(3)
@@ -94,44 +163,46 @@ func ReadCSV(r io.Reader, opt CSVOptions) (*Paths, error) {
 	cr := csv.NewReader(br)
 	if opt.Comma != 0 {
 		cr.Comma = opt.Comma
+		if !validComma(opt.Comma) {
+			return nil, fmt.Errorf("dataset: csv: --csv-sep %q cannot separate fields", opt.Comma)
+		}
 	}
 	cr.ReuseRecord = true
-	header, err := cr.Read()
+	rows := &rowReader{cr: cr}
+	if opt.Columns == nil {
+		rows.valueHint = "; name the value columns to read with --columns (and a series-id column with --id-col)"
+	}
+	first, err := cr.Read()
 	if err == io.EOF {
 		return nil, errors.New("dataset: csv: empty input: no header")
 	}
 	if err != nil {
 		return nil, csvErr(err)
 	}
-	names := make([]string, len(header))
-	allNumeric := true
-	for i, h := range header {
-		h = strings.TrimSpace(h)
-		if h == "" {
-			return nil, fmt.Errorf("dataset: csv: line 1: column %d has an empty name", i+1)
+	names := make([]string, len(first))
+	if opt.NoHeader {
+		for i := range names {
+			names[i] = strconv.Itoa(i + 1)
 		}
-		if strings.ContainsFunc(h, unicode.IsControl) {
-			return nil, fmt.Errorf("dataset: csv: line 1: column %d name %q contains a control character", i+1, h)
-		}
-		if j := slices.Index(names[:i], h); j >= 0 {
-			return nil, fmt.Errorf("dataset: csv: line 1: duplicate column name %q (columns %d and %d)", h, j+1, i+1)
-		}
-		if _, err := strconv.ParseFloat(h, 64); err != nil {
-			allNumeric = false
-		}
-		names[i] = h
-	}
-	if allNumeric {
-		return nil, fmt.Errorf("dataset: csv: no header: the first row %q is all numbers; the first row must name the columns", names)
+		rows.pending = slices.Clone(first)
+		rows.pendingLine, _ = cr.FieldPos(0)
+	} else if names, err = headerNames(first, opt); err != nil {
+		return nil, err
 	}
 
-	col := func(what, name string) (int, error) {
+	col := func(what, flag, name string) (int, error) {
 		if i := slices.Index(names, name); i >= 0 {
 			return i, nil
 		}
-		return -1, fmt.Errorf("dataset: csv: unknown %s column %q; the header has %q", what, name, names)
+		if opt.NoHeader {
+			return -1, fmt.Errorf("dataset: csv: %s %q: with --no-header, columns are named by position, 1 to %d", flag, name, len(names))
+		}
+		return -1, fmt.Errorf("dataset: csv: %s %q: no %s column of that name; the header has %q", flag, name, what, names)
 	}
 	detect := func(cands ...string) int {
+		if opt.NoHeader {
+			return -1
+		}
 		return slices.IndexFunc(names, func(h string) bool {
 			return slices.ContainsFunc(cands, func(c string) bool { return strings.EqualFold(h, c) })
 		})
@@ -139,7 +210,7 @@ func ReadCSV(r io.Reader, opt CSVOptions) (*Paths, error) {
 
 	idCol := -1
 	if opt.ID != "" {
-		if idCol, err = col("id", opt.ID); err != nil {
+		if idCol, err = col("id", "--id-col", opt.ID); err != nil {
 			return nil, err
 		}
 	} else if opt.Format != CSVWide {
@@ -149,45 +220,51 @@ func ReadCSV(r io.Reader, opt CSVOptions) (*Paths, error) {
 	switch format {
 	case CSVAuto:
 		format = CSVWide
-		if idCol >= 0 {
+		if idCol >= 0 || opt.Window > 0 {
 			format = CSVLong
 		}
 	case CSVLong:
-		if idCol < 0 {
-			return nil, fmt.Errorf("dataset: csv: long format needs a series-id column: none of id, series, path in the header %q; name it with CSVOptions.ID", names)
-		}
 	case CSVWide:
 		if opt.ID != "" {
-			return nil, fmt.Errorf("dataset: csv: wide format has no series-id column, but CSVOptions.ID is %q", opt.ID)
+			return nil, fmt.Errorf("dataset: csv: wide format (--csv-format wide) has no series-id column, but --id-col is %q", opt.ID)
 		}
 	default:
-		return nil, fmt.Errorf("dataset: csv: unknown format %v", format)
+		return nil, fmt.Errorf("dataset: csv: unknown format %v: use --csv-format auto, long or wide", format)
 	}
 
 	timeCol := -1
 	if opt.Time != "" {
-		if timeCol, err = col("time", opt.Time); err != nil {
+		if timeCol, err = col("time", "--time-col", opt.Time); err != nil {
 			return nil, err
 		}
+	} else if opt.NoHeader {
+		return nil, errors.New("dataset: csv: with --no-header, give the time column's position with --time-col (e.g. --time-col 1)")
 	} else if timeCol = detect("t", "time"); timeCol < 0 {
-		return nil, fmt.Errorf("dataset: csv: no time column: none of t, time in the header %q; name it with CSVOptions.Time", names)
+		timeCol = detect("date", "datetime")
+	}
+	if timeCol < 0 {
+		msg := fmt.Sprintf("dataset: csv: no time column: none of t, time, date, datetime in the header %q; name it with --time-col", names)
+		if looksLikeData(names) {
+			msg += "; if the file has no header, give --no-header"
+		}
+		return nil, errors.New(msg)
 	}
 	if timeCol == idCol {
-		return nil, fmt.Errorf("dataset: csv: column %q cannot be both the series id and the time", names[timeCol])
+		return nil, fmt.Errorf("dataset: csv: column %q cannot be both the series id (--id-col) and the time (--time-col)", names[timeCol])
 	}
 
 	var valCols []int
 	if opt.Columns != nil {
 		for _, name := range opt.Columns {
-			i, err := col("value", name)
+			i, err := col("value", "--columns", name)
 			if err != nil {
 				return nil, err
 			}
 			if i == idCol || i == timeCol {
-				return nil, fmt.Errorf("dataset: csv: column %q is the id or time column, not a value column", name)
+				return nil, fmt.Errorf("dataset: csv: --columns %q is the id or time column, not a value column", name)
 			}
 			if slices.Contains(valCols, i) {
-				return nil, fmt.Errorf("dataset: csv: value column %q named twice", name)
+				return nil, fmt.Errorf("dataset: csv: --columns names %q twice", name)
 			}
 			valCols = append(valCols, i)
 		}
@@ -202,14 +279,119 @@ func ReadCSV(r io.Reader, opt CSVOptions) (*Paths, error) {
 		return nil, fmt.Errorf("dataset: csv: no value columns besides id and time in the header %q", names)
 	}
 
+	tp := &timeParser{format: tf}
+	timeName := names[timeCol]
+	var series []csvSeries
 	if format == CSVLong {
-		return readLong(cr, names, idCol, timeCol, valCols)
+		series, err = readLong(rows, names, idCol, timeCol, valCols, tp)
+	} else {
+		channel := opt.Channel
+		if channel == "" {
+			channel = "y"
+		}
+		series, err = readWide(rows, names, timeCol, valCols, tp)
+		names = []string{channel}
+		valCols = []int{0}
 	}
-	channel := opt.Channel
-	if channel == "" {
-		channel = "y"
+	if err != nil {
+		return nil, err
 	}
-	return readWide(cr, names, timeCol, valCols, channel)
+	tp.toDays(series)
+	d := &CSVData{}
+	if tp.dates {
+		d.Notes = append(d.Notes, fmt.Sprintf("times: the dates in column %q are read as days since the earliest, %s",
+			timeName, tp.earliest()))
+	}
+	if format == CSVLong && idCol < 0 && len(valCols) > 1 && opt.Format == CSVAuto {
+		d.Notes = append(d.Notes, fmt.Sprintf("layout: no series-id column, so the file is one series of %d channel(s) %q "+
+			"(--csv-format wide reads each column as a series instead)", len(valCols), pick(names, valCols)))
+	}
+	channels := pick(names, valCols)
+	if opt.Window > 0 {
+		stride := opt.Stride
+		if stride == 0 {
+			stride = opt.Window
+		}
+		err = cutWindows(d, series, channels, opt.Window, stride, tp)
+	} else {
+		err = shareGrid(d, series, channels)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d, checkChannels(d.Paths)
+}
+
+// validComma reports whether encoding/csv accepts r as a separator.
+func validComma(r rune) bool {
+	return r != 0 && r != '"' && r != '\r' && r != '\n' && utf8.ValidRune(r) && r != utf8.RuneError
+}
+
+// headerNames checks a header row.
+func headerNames(header []string, opt CSVOptions) ([]string, error) {
+	names := make([]string, len(header))
+	for i, h := range header {
+		names[i] = strings.TrimSpace(h)
+	}
+	if len(names) == 1 && opt.Comma == 0 && strings.ContainsAny(names[0], ";\t|") {
+		return nil, fmt.Errorf("dataset: csv: the header %q is one column: if the file is separated by ';', tab or '|', give --csv-sep", names[0])
+	}
+	hint := ""
+	if looksLikeData(names) {
+		// A header-less file would otherwise be blamed for duplicate or odd names.
+		if !slices.ContainsFunc(names, func(h string) bool { return !isNumber(h) && !isISODate(h) }) {
+			return nil, fmt.Errorf("dataset: csv: no header: the first row %q is all numbers or dates; if the file has no header, give --no-header (the columns are then named by position: --time-col 1, --columns 2,3, …)", names)
+		}
+		hint = " (if the file has no header, give --no-header)"
+	}
+	for i, h := range names {
+		if h == "" {
+			return nil, fmt.Errorf("dataset: csv: line 1: column %d has an empty name%s", i+1, hint)
+		}
+		if strings.ContainsFunc(h, unicode.IsControl) {
+			return nil, fmt.Errorf("dataset: csv: line 1: column %d name %q contains a control character%s", i+1, h, hint)
+		}
+		if j := slices.Index(names[:i], h); j >= 0 {
+			return nil, fmt.Errorf("dataset: csv: line 1: duplicate column name %q (columns %d and %d)%s", h, j+1, i+1, hint)
+		}
+	}
+	return names, nil
+}
+
+// looksLikeData reports whether any header cell is a number or an ISO date.
+func looksLikeData(names []string) bool {
+	return slices.ContainsFunc(names, func(h string) bool { return isNumber(h) || isISODate(h) })
+}
+
+func isNumber(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
+}
+
+// rowReader yields the data rows: the header-less file's first row, then the rest.
+type rowReader struct {
+	cr          *csv.Reader
+	valueHint   string // for a value cell that is not a number
+	pending     []string
+	pendingLine int
+}
+
+// next returns the next row and the line it starts on.
+func (r *rowReader) next() ([]string, int, error) {
+	if r.pending != nil {
+		rec := r.pending
+		r.pending = nil
+		return rec, r.pendingLine, nil
+	}
+	rec, err := r.cr.Read()
+	if err != nil {
+		if err == io.EOF {
+			return nil, 0, err
+		}
+		return nil, 0, csvErr(err)
+	}
+	line, _ := r.cr.FieldPos(0)
+	return rec, line, nil
 }
 
 // csvErr wraps an encoding/csv error (which carries the line) as ours.
@@ -242,154 +424,144 @@ func parseCell(s string) (float64, error) {
 	return v, nil
 }
 
-// parseTime parses a time cell: it must be a finite number.
-func parseTime(s string) (float64, error) {
-	v, err := parseCell(s)
-	if err != nil {
-		return 0, err
-	}
-	if math.IsNaN(v) {
-		return 0, fmt.Errorf("time %q is missing", strings.TrimSpace(s))
-	}
-	return v, nil
+// csvSeries is one series as read: its rows sorted by time.
+type csvSeries struct {
+	id    string
+	times []float64
+	lines []int
+	vals  []float64 // len(times)·C, NaN where missing
+	// own is the range of rows [own[0], own[1]] that are the series' own times: all
+	// its rows in long format; in wide format, where every column has every row, those
+	// from its first reading to its last.
+	own [2]int
 }
 
-func readLong(cr *csv.Reader, names []string, idCol, timeCol int, valCols []int) (*Paths, error) {
+func readLong(rows *rowReader, names []string, idCol, timeCol int, valCols []int, tp *timeParser) ([]csvSeries, error) {
 	C := len(valCols)
-	type key struct {
-		series int
-		t      float64
-	}
 	seriesOf := map[string]int{}
-	var ids []string
-	seen := map[key]int{} // → line
-	var rows []key
-	var vals []float64
+	var series []csvSeries
 	for {
-		rec, err := cr.Read()
+		rec, line, err := rows.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, csvErr(err)
+			return nil, err
 		}
-		line, _ := cr.FieldPos(0)
-		id := strings.TrimSpace(rec[idCol])
+		id := ""
+		if idCol >= 0 {
+			id = strings.TrimSpace(rec[idCol])
+		}
 		s, ok := seriesOf[id]
 		if !ok {
-			s = len(ids)
+			s = len(series)
 			seriesOf[id] = s
-			ids = append(ids, id)
+			series = append(series, csvSeries{id: id})
 		}
-		t, err := parseTime(rec[timeCol])
+		t, err := tp.parse(rec[timeCol])
 		if err != nil {
-			l, _ := cr.FieldPos(timeCol)
-			return nil, fmt.Errorf("dataset: csv: line %d, column %q: %v", l, names[timeCol], err)
+			return nil, fmt.Errorf("dataset: csv: line %d, column %q: %v", line, names[timeCol], err)
 		}
-		k := key{s, t}
-		if prev, dup := seen[k]; dup {
-			return nil, fmt.Errorf("dataset: csv: line %d: duplicate row for series %q at time %v (first on line %d)", line, id, t, prev)
-		}
-		seen[k] = line
-		rows = append(rows, k)
+		sr := &series[s]
+		sr.times = append(sr.times, t)
+		sr.lines = append(sr.lines, line)
 		for _, c := range valCols {
 			v, err := parseCell(rec[c])
 			if err != nil {
-				l, _ := cr.FieldPos(c)
-				return nil, fmt.Errorf("dataset: csv: line %d, column %q: %v", l, names[c], err)
+				return nil, fmt.Errorf("dataset: csv: line %d, column %q: %v%s", line, names[c], err, rows.valueHint)
 			}
-			vals = append(vals, v)
+			sr.vals = append(sr.vals, v)
 		}
 	}
-	if len(rows) == 0 {
+	if len(series) == 0 {
 		return nil, errors.New("dataset: csv: no data rows after the header")
 	}
-	times := make([]float64, len(rows))
-	for i, k := range rows {
-		times[i] = k.t
+	for i := range series {
+		if err := sortSeries(&series[i], C, idCol >= 0, tp, "; if the file holds several series, name their id column with --id-col"); err != nil {
+			return nil, err
+		}
+		series[i].own = [2]int{0, len(series[i].times) - 1}
 	}
-	slices.Sort(times)
-	times = slices.Compact(times) // -0 and +0 compare equal, as they do as map keys
-	T, N := len(times), len(ids)
-	if T < 2 {
-		return nil, fmt.Errorf("dataset: csv: %d distinct time(s); need at least two", T)
-	}
-	if float64(N)*float64(T)*float64(C) > maxCSVValues {
-		return nil, fmt.Errorf("dataset: csv: %d series × %d distinct times × %d channels exceeds %d values", N, T, C, maxCSVValues)
-	}
-	p := &Paths{Times: times, Channels: pick(names, valCols), N: N, Values: make([]float64, N*T*C)}
-	for i := range p.Values {
-		p.Values[i] = math.NaN()
-	}
-	for i, k := range rows {
-		t, _ := slices.BinarySearch(times, k.t)
-		copy(p.Values[(k.series*T+t)*C:(k.series*T+t+1)*C], vals[i*C:(i+1)*C])
-	}
-	return p, checkChannels(p)
+	return series, nil
 }
 
-func readWide(cr *csv.Reader, names []string, timeCol int, valCols []int, channel string) (*Paths, error) {
-	N := len(valCols)
-	type row struct {
-		t    float64
-		line int
-		vals []float64
+// sortSeries orders a series' rows by time (stably) and refuses a repeated time.
+func sortSeries(s *csvSeries, C int, named bool, tp *timeParser, hintID string) error {
+	idx := make([]int, len(s.times))
+	for i := range idx {
+		idx[i] = i
 	}
-	var rows []row
+	slices.SortStableFunc(idx, func(a, b int) int {
+		switch ta, tb := s.times[a], s.times[b]; {
+		case ta < tb:
+			return -1
+		case ta > tb:
+			return 1
+		}
+		return 0
+	})
+	times, lines, vals := make([]float64, len(idx)), make([]int, len(idx)), make([]float64, len(s.vals))
+	for j, i := range idx {
+		times[j], lines[j] = s.times[i], s.lines[i]
+		copy(vals[j*C:(j+1)*C], s.vals[i*C:(i+1)*C])
+		if j > 0 && times[j] == times[j-1] {
+			if named {
+				return fmt.Errorf("dataset: csv: line %d: duplicate row for series %q at time %s (first on line %d)", lines[j], s.id, tp.show(times[j]), lines[j-1])
+			}
+			return fmt.Errorf("dataset: csv: line %d: duplicate time %s (first on line %d)%s", lines[j], tp.show(times[j]), lines[j-1], hintID)
+		}
+	}
+	s.times, s.lines, s.vals = times, lines, vals
+	return nil
+}
+
+func readWide(rows *rowReader, names []string, timeCol int, valCols []int, tp *timeParser) ([]csvSeries, error) {
+	N := len(valCols)
+	// Read as one series of N channels, then deal it out column by column.
+	all := csvSeries{}
 	for {
-		rec, err := cr.Read()
+		rec, line, err := rows.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, csvErr(err)
+			return nil, err
 		}
-		line, _ := cr.FieldPos(0)
-		t, err := parseTime(rec[timeCol])
+		t, err := tp.parse(rec[timeCol])
 		if err != nil {
-			l, _ := cr.FieldPos(timeCol)
-			return nil, fmt.Errorf("dataset: csv: line %d, column %q: %v", l, names[timeCol], err)
+			return nil, fmt.Errorf("dataset: csv: line %d, column %q: %v", line, names[timeCol], err)
 		}
-		r := row{t: t, line: line, vals: make([]float64, N)}
-		for j, c := range valCols {
+		all.times = append(all.times, t)
+		all.lines = append(all.lines, line)
+		for _, c := range valCols {
 			v, err := parseCell(rec[c])
 			if err != nil {
-				l, _ := cr.FieldPos(c)
-				return nil, fmt.Errorf("dataset: csv: line %d, column %q: %v", l, names[c], err)
+				return nil, fmt.Errorf("dataset: csv: line %d, column %q: %v%s", line, names[c], err, rows.valueHint)
 			}
-			r.vals[j] = v
+			all.vals = append(all.vals, v)
 		}
-		rows = append(rows, r)
 	}
-	if len(rows) == 0 {
+	if len(all.times) == 0 {
 		return nil, errors.New("dataset: csv: no data rows after the header")
 	}
-	slices.SortStableFunc(rows, func(a, b row) int {
-		switch {
-		case a.t < b.t:
-			return -1
-		case a.t > b.t:
-			return 1
-		}
-		return a.line - b.line
-	})
-	for i := 1; i < len(rows); i++ {
-		if rows[i].t == rows[i-1].t {
-			return nil, fmt.Errorf("dataset: csv: line %d: duplicate time %v (first on line %d)", rows[i].line, rows[i].t, rows[i-1].line)
-		}
+	if err := sortSeries(&all, N, false, tp, ""); err != nil {
+		return nil, err
 	}
-	T := len(rows)
-	if T < 2 {
-		return nil, fmt.Errorf("dataset: csv: %d distinct time(s); need at least two", T)
-	}
-	p := &Paths{Times: make([]float64, T), Channels: []string{channel}, N: N, Values: make([]float64, N*T)}
-	for t, r := range rows {
-		p.Times[t] = r.t
-		for n, v := range r.vals {
-			p.Values[n*T+t] = v
+	T := len(all.times)
+	series := make([]csvSeries, N)
+	for n := range series {
+		s := csvSeries{id: names[valCols[n]], times: all.times, lines: all.lines, vals: make([]float64, T)}
+		for t := range s.vals {
+			s.vals[t] = all.vals[t*N+n]
 		}
+		a, b, ok := readingSpan(s, 1)
+		if !ok {
+			a, b = 0, -1
+		}
+		s.own = [2]int{a, b}
+		series[n] = s
 	}
-	return p, checkChannels(p)
+	return series, nil
 }
 
 func pick(names []string, cols []int) []string {
@@ -420,16 +592,25 @@ func checkChannels(p *Paths) error {
 
 // LoadCSV is ReadCSV of the named file.
 func LoadCSV(path string, opt CSVOptions) (*Paths, error) {
+	d, err := LoadCSVData(path, opt)
+	if err != nil {
+		return nil, err
+	}
+	return d.Paths, nil
+}
+
+// LoadCSVData is ReadCSVData of the named file.
+func LoadCSVData(path string, opt CSVOptions) (*CSVData, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	p, err := ReadCSV(f, opt)
+	d, err := ReadCSVData(f, opt)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return p, nil
+	return d, nil
 }
 
 // WriteCSV writes p in long format: the header path,t,<channel names>, then one row per

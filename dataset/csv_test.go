@@ -45,6 +45,8 @@ func TestReadCSV(t *testing.T) {
 			&Paths{Times: []float64{0, 1, 2}, Channels: []string{"y"}, N: 2, Values: []float64{11, 10, 12, nan, 20, 22}}},
 		{"wide, forced, named channel, id column is a series", "time,id,z\n0,1,2\n1,3,4\n", CSVOptions{Format: CSVWide, Channel: "temp"},
 			&Paths{Times: []float64{0, 1}, Channels: []string{"temp"}, N: 2, Values: []float64{1, 3, 2, 4}}},
+		{"long without an id column: one series", "t,a,b\n0,1,2\n1,3,4\n", CSVOptions{Format: CSVLong},
+			&Paths{Times: []float64{0, 1}, Channels: []string{"a", "b"}, N: 1, Values: []float64{1, 2, 3, 4}}},
 		{"CRLF", "id,t,a\r\nx,0,1\r\nx,1,2\r\n", CSVOptions{},
 			&Paths{Times: []float64{0, 1}, Channels: []string{"a"}, N: 1, Values: []float64{1, 2}}},
 	} {
@@ -74,7 +76,7 @@ func TestReadCSVErrors(t *testing.T) {
 		{"non-numeric value", "id,t,a\nx,0,1\nx,1,abc\n", CSVOptions{}, `line 3, column "a": "abc" is not a number`},
 		{"infinite value", "id,t,a\nx,0,1\nx,1,Inf\n", CSVOptions{}, `line 3, column "a": "Inf" is not finite`},
 		{"out of range", "id,t,a\nx,0,1\nx,1,1e999\n", CSVOptions{}, `line 3, column "a": "1e999" is out of range`},
-		{"non-numeric time", "id,t,a\nx,0,1\nx,one,2\n", CSVOptions{}, `line 3, column "t": "one" is not a number`},
+		{"non-numeric time", "id,t,a\nx,0,1\nx,one,2\n", CSVOptions{}, `line 3, column "t": time "one" is not a number`},
 		{"missing time", "id,t,a\nx,0,1\nx,NA,2\n", CSVOptions{}, `line 3, column "t": time "NA" is missing`},
 		{"one time", "id,t,a\nx,0,1\ny,0,2\n", CSVOptions{}, "need at least two"},
 		{"one time wide", "t,a\n0,1\n", CSVOptions{}, "need at least two"},
@@ -82,22 +84,21 @@ func TestReadCSVErrors(t *testing.T) {
 		{"duplicate time wide", "t,a\n0,1\n1,2\n1,3\n", CSVOptions{}, "line 4: duplicate time 1 (first on line 3)"},
 		{"all-missing channel", "id,t,a,b\nx,0,1,NA\nx,1,2,\n", CSVOptions{}, `channel "b" has no reading`},
 		{"all-missing wide", "t,a,b\n0,,NA\n1,nan,\n", CSVOptions{}, `channel "y" has no reading`},
-		{"unknown id", "id,t,a\nx,0,1\n", CSVOptions{ID: "series"}, `unknown id column "series"`},
-		{"unknown time", "id,t,a\nx,0,1\n", CSVOptions{Time: "when"}, `unknown time column "when"`},
-		{"unknown channel", "id,t,a\nx,0,1\n", CSVOptions{Columns: []string{"b"}}, `unknown value column "b"; the header has ["id" "t" "a"]`},
+		{"unknown id", "id,t,a\nx,0,1\n", CSVOptions{ID: "series"}, `--id-col "series": no id column of that name`},
+		{"unknown time", "id,t,a\nx,0,1\n", CSVOptions{Time: "when"}, `--time-col "when": no time column of that name`},
+		{"unknown channel", "id,t,a\nx,0,1\n", CSVOptions{Columns: []string{"b"}}, `--columns "b": no value column of that name; the header has ["id" "t" "a"]`},
 		{"channel is time", "id,t,a\nx,0,1\n", CSVOptions{Columns: []string{"t"}}, "is the id or time column"},
-		{"channel twice", "id,t,a\nx,0,1\n", CSVOptions{Columns: []string{"a", "a"}}, "named twice"},
+		{"channel twice", "id,t,a\nx,0,1\n", CSVOptions{Columns: []string{"a", "a"}}, `--columns names "a" twice`},
 		{"no time column", "id,when,a\nx,0,1\n", CSVOptions{}, "no time column"},
-		{"no id for long", "t,a\n0,1\n1,2\n", CSVOptions{Format: CSVLong}, "long format needs a series-id column"},
-		{"id for wide", "id,t,a\nx,0,1\n", CSVOptions{Format: CSVWide, ID: "id"}, "wide format has no series-id column"},
-		{"id is time", "id,t,a\nx,0,1\n", CSVOptions{ID: "t"}, "both the series id and the time"},
+		{"id for wide", "id,t,a\nx,0,1\n", CSVOptions{Format: CSVWide, ID: "id"}, "wide format (--csv-format wide) has no series-id column, but --id-col"},
+		{"id is time", "id,t,a\nx,0,1\n", CSVOptions{ID: "t"}, "both the series id (--id-col) and the time (--time-col)"},
 		{"no value columns", "id,t\nx,0\nx,1\n", CSVOptions{}, "no value columns"},
 		{"empty column name", "id,t,\nx,0,1\n", CSVOptions{}, "column 3 has an empty name"},
 		{"newline in a column name", "id,t,\"a\nb\"\nx,0,1\n", CSVOptions{}, `column 3 name "a\nb" contains a control character`},
 		{"duplicate column name", "id,t,a,a\nx,0,1,2\n", CSVOptions{}, `duplicate column name "a"`},
 		{"bare quote", "id,t,a\nx,0,1\"2\nx,1,2\n", CSVOptions{}, "line 2"},
 		{"bad format", "id,t,a\nx,0,1\n", CSVOptions{Format: 7}, "unknown format"},
-		{"huge sparse grid", sparseCSV(12000), CSVOptions{}, "exceeds"},
+		{"huge sparse grid", sparseCSV(8200), CSVOptions{}, "exceeds"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := ReadCSV(strings.NewReader(tc.in), tc.opt)
@@ -111,12 +112,13 @@ func TestReadCSVErrors(t *testing.T) {
 	}
 }
 
-// sparseCSV is n series each seen at its own time, with 1 channel: an n×n grid.
+// sparseCSV is n series interleaved in time, series i seen at times i and n+i, with 1
+// channel: an n×2n grid that every series spans more than half of.
 func sparseCSV(n int) string {
 	var b strings.Builder
 	b.WriteString("id,t,a\n")
 	for i := 0; i < n; i++ {
-		fmt.Fprintf(&b, "s%d,%d,1\n", i, i)
+		fmt.Fprintf(&b, "s%d,%d,1\ns%d,%d,2\n", i, i, i, n+i)
 	}
 	return b.String()
 }
@@ -164,6 +166,22 @@ func TestLoadCSV(t *testing.T) {
 	}
 }
 
+// fuzzOptions decodes the fuzzer's option bytes: separator, header, time format,
+// window and stride.
+func fuzzOptions(format, opts, window, stride uint8) CSVOptions {
+	o := CSVOptions{
+		Format:     CSVFormat(format % 3),
+		Comma:      []rune{',', ';', '\t', '|'}[opts&3],
+		TimeFormat: []string{"", "number", "date", "%d/%m/%Y %H:%M"}[opts>>3&3],
+		Window:     int(window % 8),
+		Stride:     int(stride % 5),
+	}
+	if opts&4 != 0 {
+		o.NoHeader, o.Time = true, "1"
+	}
+	return o
+}
+
 func FuzzReadCSV(f *testing.F) {
 	for _, s := range []string{
 		"id,t,a,b\nx,0,1,2\nx,1,3,4\ny,0,5,6\ny,1,7,8\n",
@@ -176,21 +194,58 @@ func FuzzReadCSV(f *testing.F) {
 		"id,t,a\nx,0,1\nx,1\n",
 		"0,1\n",
 		"",
+		"t,a\n0,0\n1,1\n2,2\n3,3\n4,4\n5,5\n6,6\n7,7\n",
+		"w,t,a\nw0,0,1\nw0,1,2\nw1,10,4\nw1,11,5\n",
+		"date;a;b\n2012-01-01;1;2\n2012-01-02;3;4\n2012-01-03;5;\n2012-01-04;7;8\n",
+		"0\t1\t2\n1\t3\t4\n2\t5\t6\n3\t7\t8\n",
+		"t|a\n01/02/2012 10:00|1\n02/02/2012 10:00|2\n03/02/2012 10:00|3\n",
 	} {
 		for format := range uint8(3) {
-			f.Add([]byte(s), format)
+			for _, opts := range []uint8{0, 1, 2, 3, 4, 6, 8, 16, 25} {
+				f.Add([]byte(s), format, opts, uint8(0), uint8(0))
+				f.Add([]byte(s), format, opts, uint8(3), uint8(1))
+			}
 		}
 	}
-	f.Fuzz(func(t *testing.T, data []byte, format uint8) {
-		p, err := ReadCSV(bytes.NewReader(data), CSVOptions{Format: CSVFormat(format % 3)})
+	f.Fuzz(func(t *testing.T, data []byte, format, opts, window, stride uint8) {
+		opt := fuzzOptions(format, opts, window, stride)
+		d, err := ReadCSVData(bytes.NewReader(data), opt)
 		if err != nil {
+			if strings.Contains(err.Error(), "CSVOptions") {
+				t.Fatalf("error names a Go field: %v", err)
+			}
 			return
 		}
+		p := d.Paths
 		if err := p.Validate(); err != nil {
 			t.Fatalf("ReadCSV gave malformed paths: %v", err)
 		}
 		if p.T() < 2 {
 			t.Fatalf("%d times", p.T())
+		}
+		if d.Origins != nil {
+			if len(d.Origins) != p.N || p.Times[0] != 0 {
+				t.Fatalf("%d origins for %d paths, first time %v", len(d.Origins), p.N, p.Times[0])
+			}
+			for _, o := range d.Origins {
+				if !(o.Start < o.End) {
+					t.Fatalf("origin %+v", o)
+				}
+			}
+			a, b, dropped, err := SplitBlocks(p, d.Origins, 0.8)
+			if err != nil || a.N+b.N+dropped != p.N {
+				t.Fatalf("SplitBlocks: %d + %d + %d dropped of %d: %v", a.N, b.N, dropped, p.N, err)
+			}
+		}
+		if opt.Window > 0 {
+			if p.T() != opt.Window || d.Origins == nil {
+				t.Fatalf("--window %d gave %d times", opt.Window, p.T())
+			}
+			for i, tm := range p.Times {
+				if tm != float64(i)*p.Times[1] {
+					t.Fatalf("window times %v are not a grid", p.Times)
+				}
+			}
 		}
 		if len(p.Values) > 1<<16 {
 			return // a sparse union grid, too big to write and reread at fuzzing speed

@@ -4,11 +4,13 @@
 //
 // Sources: OU, the SDE-GAN's time-dependent Ornstein–Uhlenbeck set (DESIGN.md),
 // simulated exactly; AirQuality, the Beijing multi-site air-quality data cut into
-// daily windows; ReadCSV / LoadCSV, the user's own series in long or wide CSV; WriteCSV
+// daily windows; ReadCSV / LoadCSV, the user's own series in long or wide CSV, with
+// any separator, dates as times, with or without a header, whole or cut into windows
+// (ReadCSVData also says where each window lies in its series, for SplitBlocks); WriteCSV
 // writes paths (samples, say) back as long CSV.
 //
-// Preparation, in the order training uses it: Split the paths (or take AirQuality's
-// train/test), FillLinear the missing readings (the linearly interpolated control
+// Preparation, in the order training uses it: Split the paths (SplitBlocks, by time,
+// for windows cut from longer series; or take AirQuality's train/test), FillLinear the missing readings (the linearly interpolated control
 // path; no series is ever dropped), Fit a Normalization on the training part and Apply
 // it to every part, Invert it on generated samples; a Sampler draws the minibatches,
 // or MinibatchIndices draws a step's batch from that step's own seed.

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -49,6 +50,51 @@ func Split(p *Paths, frac float64, seed uint64) (a, b *Paths) {
 	slices.Sort(ia)
 	slices.Sort(ib)
 	return Subset(p, ia), Subset(p, ib)
+}
+
+// SplitBlocks divides paths cut from longer series by time, so that no path of b
+// overlaps a path of a: origins[n] places path n in its series (CSVData.Origins). For
+// each series, with its K paths ordered by start, the boundary is the start of the path
+// after the first round(frac·K) (frac clamped to [0, 1]); b holds the paths that start
+// at or after the boundary, a those that end before it, and the paths that straddle it
+// (windows that overlap) are dropped, their number returned. The paths of different
+// series never overlap, whatever their times. Each part keeps the paths in their
+// original order; both are copies.
+func SplitBlocks(p *Paths, origins []Origin, frac float64) (a, b *Paths, dropped int, err error) {
+	if len(origins) != p.N {
+		return nil, nil, 0, fmt.Errorf("dataset: split: %d origins for %d paths", len(origins), p.N)
+	}
+	if math.IsNaN(frac) {
+		frac = 0
+	}
+	frac = min(max(frac, 0), 1)
+	bySeries := map[string][]int{}
+	for n, o := range origins {
+		bySeries[o.Series] = append(bySeries[o.Series], n)
+	}
+	var ia, ib []int
+	for _, idx := range bySeries {
+		slices.SortStableFunc(idx, func(i, j int) int { return cmp.Compare(origins[i].Start, origins[j].Start) })
+		k := int(math.Round(frac * float64(len(idx))))
+		if k == len(idx) {
+			ia = append(ia, idx...)
+			continue
+		}
+		boundary := origins[idx[k]].Start
+		for _, n := range idx {
+			switch o := origins[n]; {
+			case o.Start >= boundary:
+				ib = append(ib, n)
+			case o.End < boundary:
+				ia = append(ia, n)
+			default:
+				dropped++
+			}
+		}
+	}
+	slices.Sort(ia)
+	slices.Sort(ib)
+	return Subset(p, ia), Subset(p, ib), dropped, nil
 }
 
 // Sampler draws random minibatches of paths from a data set, seeded (math/rand/v2

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -190,5 +191,88 @@ func TestMinibatchIndices(t *testing.T) {
 	}
 	if got := MinibatchIndices(nil, 4, 0, 1); len(got) != 0 {
 		t.Errorf("empty batch: %v", got)
+	}
+}
+
+// Windows cut from series of points 0…L−1 (value = point index, time = index), split
+// by time.
+func TestSplitBlocks(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		lengths              []int // points per series
+		window, stride       int
+		train, test, dropped int
+		firstTest            []int // the first point of the first test window of each series
+	}{
+		// 31 windows (starts 0, 3, …, 90); round(0.8·31) = 25 before the boundary at the
+		// 26th start, 75: test starts 75…90 (6), train ends before 75: starts 0…63 (22),
+		// and 66, 69, 72 straddle it.
+		{"overlapping", []int{100}, 10, 3, 22, 6, 3, []int{75}},
+		// 10 windows without overlap: 8 and 2, nothing dropped.
+		{"disjoint", []int{100}, 10, 10, 8, 2, 0, []int{80}},
+		// Stride 1 over 20 points, window 5: 16 windows, 13 before the boundary at 13,
+		// test starts 13…15 (3), train ends before 13: starts 0…8 (9), 4 dropped. The
+		// second series: 5 windows (starts 0…4), the boundary at 4: one test window, and
+		// the other four all reach point 4, so they are dropped.
+		{"two series", []int{20, 9}, 5, 1, 9, 3 + 1, 4 + 4, []int{13, 4}},
+		// 2 windows: round(1.6) = 2, all train.
+		{"too few to hold out", []int{4}, 2, 2, 2, 0, 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			b.WriteString("id,t,a\n")
+			for s, L := range tc.lengths {
+				for i := range L {
+					fmt.Fprintf(&b, "s%d,%d,%d\n", s, i, i)
+				}
+			}
+			d, err := ReadCSVData(strings.NewReader(b.String()), CSVOptions{Window: tc.window, Stride: tc.stride})
+			if err != nil {
+				t.Fatal(err)
+			}
+			train, test, dropped, err := SplitBlocks(d.Paths, d.Origins, 0.8)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if train.N != tc.train || test.N != tc.test || dropped != tc.dropped {
+				t.Fatalf("%d train, %d test, %d dropped; want %d, %d, %d", train.N, test.N, dropped, tc.train, tc.test, tc.dropped)
+			}
+			// No test window shares a point of its series with a training window: the
+			// values are the point indices, and the series are told apart by order (the
+			// parts keep the original order, series by series).
+			type span struct{ series, first, last int }
+			spans := func(p *Paths) []span {
+				var out []span
+				s := 0
+				for n := range p.N {
+					first := int(p.At(n, 0, 0))
+					if n > 0 && first < int(p.At(n-1, 0, 0)) {
+						s++
+					}
+					out = append(out, span{s, first, int(p.At(n, p.T()-1, 0))})
+				}
+				return out
+			}
+			tr, te := spans(train), spans(test)
+			for _, a := range tr {
+				for _, b := range te {
+					if a.series == b.series && a.last >= b.first {
+						t.Errorf("training window %v overlaps test window %v", a, b)
+					}
+				}
+			}
+			var firsts []int
+			for i, b := range te {
+				if i == 0 || te[i-1].series != b.series {
+					firsts = append(firsts, b.first)
+				}
+			}
+			if !slices.Equal(firsts, tc.firstTest) {
+				t.Errorf("test parts start at %v, want %v", firsts, tc.firstTest)
+			}
+		})
+	}
+	if _, _, _, err := SplitBlocks(numbered(3), make([]Origin, 2), 0.8); err == nil {
+		t.Error("origins of the wrong length: no error")
 	}
 }

@@ -132,9 +132,15 @@ func (ck *Checkpoint) Sample(n int, seed uint64) (*dataset.Paths, error) {
 }
 
 // Evaluate compares n generated paths with the held-out part of the data set spec (in
-// normalised units of the checkpoint's data) and returns the metrics.
+// normalised units of the checkpoint's data) and returns the metrics. A CSV file is
+// read and split as the run read its own (Config.CSV).
 func (ck *Checkpoint) Evaluate(spec string, n int, seed uint64) (metrics.Report, error) {
-	data, err := LoadData(spec, ck.Config.Seed)
+	cfg := ck.Config
+	if spec != cfg.Data && (spec == "ou" || spec == "air-quality") {
+		cfg.CSV = CSVConfig{} // the built-in sets have no CSV options
+	}
+	cfg.Data = spec
+	data, err := LoadData(cfg)
 	if err != nil {
 		return metrics.Report{}, err
 	}

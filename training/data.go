@@ -2,9 +2,12 @@ package training
 
 import (
 	"fmt"
+	"math"
 	"os"
+	"strings"
 
 	"github.com/gosde/gosde/dataset"
+	"github.com/gosde/gosde/metrics"
 )
 
 // ouPaths is the size of the built-in OU data set (the torchsde example's).
@@ -16,13 +19,109 @@ type Data struct {
 	Train, Test *dataset.Paths
 	Norm        dataset.Normalization
 	Name        string
+	// Notes tell the user what was decided on reading the data: how dates became
+	// times, series aligned, windows cut, how the test set was split off.
+	Notes []string
 }
 
-// LoadData reads the data set named by spec: "ou" (generated from seed),
-// "air-quality" (the Beijing data, found by dataset.DefaultAirQualityDir) or the path
-// of a CSV file or of a directory holding the Beijing CSVs.
-func LoadData(spec string, seed uint64) (*Data, error) {
+// CSVConfig says how to read a CSV file given as the data (gosde train's flags of the
+// same names); the zero value reads a comma-separated file with a header, detecting
+// the layout and the columns. It is saved with the run so that resume and eval read
+// the file the same way.
+type CSVConfig struct {
+	// Sep is the field separator, --csv-sep: "," (default), ";", "tab" (or "\t"), "|".
+	Sep string `json:"sep,omitempty"`
+	// Format is the layout, --csv-format: auto (default), long or wide.
+	Format string `json:"format,omitempty"`
+	// ID, Time and Columns name the series-id, time and value columns (--id-col,
+	// --time-col, --columns); by position, 1, 2, …, when NoHeader.
+	ID      string   `json:"id_col,omitempty"`
+	Time    string   `json:"time_col,omitempty"`
+	Columns []string `json:"columns,omitempty"`
+	// TimeFormat is --time-format (see dataset.ParseTimeFormat).
+	TimeFormat string `json:"time_format,omitempty"`
+	// NoHeader is --no-header: the first row is data.
+	NoHeader bool `json:"no_header,omitempty"`
+	// Window and Stride cut every series into windows of Window points, Stride apart
+	// (--window, --stride; 0: whole series, and Stride 0 is Window).
+	Window int `json:"window,omitempty"`
+	Stride int `json:"stride,omitempty"`
+}
+
+// IsZero reports whether c is the default (no CSV option given).
+func (c CSVConfig) IsZero() bool {
+	return c.Sep == "" && c.Format == "" && c.ID == "" && c.Time == "" && c.Columns == nil &&
+		c.TimeFormat == "" && !c.NoHeader && c.Window == 0 && c.Stride == 0
+}
+
+// Options checks c and translates it for dataset.ReadCSVData.
+func (c CSVConfig) Options() (dataset.CSVOptions, error) {
+	o := dataset.CSVOptions{ID: c.ID, Time: c.Time, Columns: c.Columns, TimeFormat: c.TimeFormat,
+		NoHeader: c.NoHeader, Window: c.Window, Stride: c.Stride}
+	switch c.Sep {
+	case "", ",":
+	case ";":
+		o.Comma = ';'
+	case "tab", `\t`, "\t":
+		o.Comma = '\t'
+	case "|":
+		o.Comma = '|'
+	default:
+		return o, fmt.Errorf("--csv-sep %q: use ',', ';', 'tab' or '|'", c.Sep)
+	}
+	switch c.Format {
+	case "", "auto":
+	case "long":
+		o.Format = dataset.CSVLong
+	case "wide":
+		o.Format = dataset.CSVWide
+	default:
+		return o, fmt.Errorf("--csv-format %q: use auto, long or wide", c.Format)
+	}
+	if _, err := dataset.ParseTimeFormat(c.TimeFormat); err != nil {
+		return o, strip(err)
+	}
+	switch {
+	case c.Window < 0 || c.Window == 1:
+		return o, fmt.Errorf("--window %d: a window needs at least 2 points (0: whole series)", c.Window)
+	case c.Stride < 0:
+		return o, fmt.Errorf("--stride %d: must be at least 1", c.Stride)
+	case c.Stride > 0 && c.Window == 0:
+		return o, fmt.Errorf("--stride needs --window")
+	}
+	for _, col := range c.Columns {
+		if strings.TrimSpace(col) == "" {
+			return o, fmt.Errorf("--columns %q: a column name is empty", strings.Join(c.Columns, ","))
+		}
+	}
+	return o, nil
+}
+
+// strip drops the dataset package's prefix from a message meant for the command line.
+func strip(err error) error {
+	return fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "dataset: csv: "))
+}
+
+// LoadData reads the data set cfg.Data: "ou" (generated from cfg.Seed), "air-quality"
+// (the Beijing data, found by dataset.DefaultAirQualityDir) or the path of a CSV file
+// (read as cfg.CSV says) or of a directory holding the Beijing CSVs, and splits it into
+// training and test sets: OU and a CSV's independent series at random, 80/20 by path
+// (seeded by cfg.Seed); windows cut from longer series, or series aligned from
+// absolute time, by time (dataset.SplitBlocks: the last fifth of each series' windows
+// is held out, those straddling the boundary dropped), so that no test window overlaps
+// a training window; air quality by station.
+func LoadData(cfg Config) (*Data, error) {
+	spec, seed := cfg.Data, cfg.Seed
 	var train, test *dataset.Paths
+	var notes []string
+	if !cfg.CSV.IsZero() {
+		if _, err := cfg.CSV.Options(); err != nil {
+			return nil, err
+		}
+		if spec == "ou" || spec == "air-quality" {
+			return nil, fmt.Errorf("the CSV options (--csv-sep, --window, …) apply to a CSV file given with --data, not to %s", spec)
+		}
+	}
 	switch spec {
 	case "":
 		return nil, fmt.Errorf("no data set given: use ou, air-quality or the path of a CSV file")
@@ -43,19 +142,23 @@ func LoadData(spec string, seed uint64) (*Data, error) {
 			return nil, fmt.Errorf("data %q is neither ou, air-quality nor a readable file: %w", spec, err)
 		}
 		if st.IsDir() {
+			if !cfg.CSV.IsZero() {
+				return nil, fmt.Errorf("%s is a directory of the Beijing CSVs: the CSV options (--csv-sep, --window, …) apply to one CSV file", spec)
+			}
 			if train, test, err = dataset.AirQuality(spec, dataset.AirQualityOptions{}); err != nil {
 				return nil, err
 			}
 			break
 		}
-		all, err := dataset.LoadCSV(spec, dataset.CSVOptions{})
+		opt, _ := cfg.CSV.Options()
+		all, err := dataset.LoadCSVData(spec, opt)
 		if err != nil {
 			return nil, err
 		}
-		if all.N < 8 {
-			return nil, fmt.Errorf("%s holds %d series; training needs at least 8 (20%% are held out for evaluation)", spec, all.N)
+		notes = all.Notes
+		if train, test, notes, err = splitCSV(spec, all, seed, notes); err != nil {
+			return nil, err
 		}
-		train, test = dataset.Split(all, 0.8, seed^0x5eed)
 	}
 	for _, p := range []*dataset.Paths{train, test} {
 		if err := dataset.FillLinear(p); err != nil {
@@ -75,5 +178,41 @@ func LoadData(spec string, seed uint64) (*Data, error) {
 	}
 	norm.Apply(train)
 	norm.Apply(test)
-	return &Data{Train: train, Test: test, Norm: norm, Name: spec}, nil
+	return &Data{Train: train, Test: test, Norm: norm, Name: spec, Notes: notes}, nil
+}
+
+// minTestPaths is the fewest held-out paths the metrics accept (their real-vs-real
+// floors compare two halves of the test set).
+const minTestPaths = 2 * metrics.MinPaths
+
+// splitCSV holds out a fifth of a CSV's paths: by time for windows, at random for
+// independent series.
+func splitCSV(spec string, all *dataset.CSVData, seed uint64, notes []string) (train, test *dataset.Paths, _ []string, err error) {
+	if all.Origins == nil {
+		train, test = dataset.Split(all.Paths, 0.8, seed^0x5eed)
+		if test.N < minTestPaths || train.N < metrics.MinPaths {
+			need := minTestPaths
+			for need-int(math.Round(0.8*float64(need))) < minTestPaths {
+				need++
+			}
+			return nil, nil, nil, fmt.Errorf("%s holds %d series; training needs at least %d, so that the 20%% held out for "+
+				"evaluation has the %d paths the metrics need (one long series can be cut into many with --window)", spec, all.N, need, minTestPaths)
+		}
+		notes = append(notes, fmt.Sprintf("split: %d series for training, %d held out for evaluation, at random (--seed)", train.N, test.N))
+		return train, test, notes, nil
+	}
+	train, test, dropped, err := dataset.SplitBlocks(all.Paths, all.Origins, 0.8)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if test.N < minTestPaths || train.N < metrics.MinPaths {
+		return nil, nil, nil, fmt.Errorf("%s: %d windows, split by time: %d for training and %d held out (%d overlap both and are left out); "+
+			"the metrics need at least %d held out and %d for training: give a smaller --window or --stride for more windows",
+			spec, all.N, train.N, test.N, dropped, minTestPaths, metrics.MinPaths)
+	}
+	note := fmt.Sprintf("split by time: the last fifth of each series' windows, %d, held out for evaluation, %d for training", test.N, train.N)
+	if dropped > 0 {
+		note += fmt.Sprintf(", %d overlapping both left out", dropped)
+	}
+	return train, test, append(notes, note), nil
 }

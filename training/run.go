@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gosde/gosde/checkpoint"
@@ -68,6 +69,8 @@ type Config struct {
 	// run on the CPU under "auto" and are refused under "gpu".
 	// Empty means auto, except when resuming, where it keeps the run's own choice.
 	Device string `json:"device"`
+	// CSV says how to read a CSV file given as Data.
+	CSV CSVConfig `json:"csv,omitzero"`
 	// Engine is the Name of the engine that computed the run (most recently, for a
 	// resumed run), set by Run for the record; it selects nothing.
 	Engine string `json:"engine,omitempty"`
@@ -114,6 +117,12 @@ func (c Config) Check() error {
 		return fmt.Errorf("reconstruction warning threshold must be a finite number ≥ 0 (0 disables it), got %v", c.ReconstructionWarn)
 	case c.EvalPaths < metrics.MinPaths:
 		return fmt.Errorf("eval paths must be at least %d, got %d", metrics.MinPaths, c.EvalPaths)
+	}
+	if _, err := c.CSV.Options(); err != nil {
+		return err
+	}
+	if !c.CSV.IsZero() && (c.Data == "ou" || c.Data == "air-quality") {
+		return fmt.Errorf("the CSV options (--csv-sep, --window, …) apply to a CSV file given with --data, not to %s", c.Data)
 	}
 	return nil
 }
@@ -172,7 +181,7 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	data, err := LoadData(cfg.Data, cfg.Seed)
+	data, err := LoadData(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -204,6 +213,10 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 	var pending string // a warning for the first progress report
 	if c, ok := eng.(*host.CPU); ok && c.Fallback() != nil {
 		pending = fmt.Sprintf("warning: --device auto is training on the CPU: %v", c.Fallback())
+	}
+	if len(data.Notes) > 0 && !resume {
+		// What was decided on reading the data, shown once, before the first step.
+		pending = strings.TrimPrefix(pending+"\n"+strings.Join(data.Notes, "\n"), "\n")
 	}
 	model, err := newModel(&cfg, data.Train.C(), data.Train.Times, eng)
 	if err != nil {
