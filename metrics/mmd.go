@@ -121,15 +121,24 @@ func MMD(real, fake *dataset.Paths, opt MMDOptions) (float64, error) {
 // Averaging over splits steadies both numbers; each pair shares its A, so a
 // difference in A moves both alike.
 func MMDWithFloor(real, fake *dataset.Paths, opt MMDOptions) (mmd, floor float64, err error) {
+	mmd, floor, _, err = mmdFloorCeiling(real, fake, opt)
+	return mmd, floor, err
+}
+
+// mmdFloorCeiling is MMDWithFloor that also returns the ceiling: the mean over splits of
+// withinA + 1, the largest MMD² against the same sets A that any generated set of m
+// paths can score (MMD² = withinA + withinF − 2·cross with withinF ≤ 1 and cross ≥ 0;
+// reached by m identical paths infinitely far from every real one).
+func mmdFloorCeiling(real, fake *dataset.Paths, opt MMDOptions) (mmd, floor, ceiling float64, err error) {
 	if err := checkPair("real", real, "fake", fake); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if opt, err = opt.withDefaults(); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if opt.Bandwidth == 0 {
 		if opt.Bandwidth, err = MedianBandwidth(real, opt); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 	}
 	mean, scale := channelStats(real)
@@ -175,9 +184,10 @@ func MMDWithFloor(real, fake *dataset.Paths, opt MMDOptions) (mmd, floor float64
 		withinB := (float64(m) + 2*sB) / float64(m*m)
 		mmd += vStat(withinA, withinF, sAF/float64(n*m))
 		floor += vStat(withinA, withinB, sAB/float64(n*m))
+		ceiling += withinA + 1
 	}
 	k := float64(opt.Splits)
-	return mmd / k, floor / k, nil
+	return mmd / k, floor / k, ceiling / k, nil
 }
 
 // MedianBandwidth is the median heuristic σ that MMD uses when opt.Bandwidth is zero:
