@@ -41,8 +41,8 @@ func printSummary(o io.Writer, model string, res *training.Result) {
 			spread("%.3f", func(s *metrics.Spread) metrics.Summary { return s.RawClassifierAccuracy }))
 		fmt.Fprintf(o, "%-26s %12.3f %12.3f   (largest difference from the real test set's%s)\n", "corr(last, first)", u.CorrLastFirstMaxDiff, t.CorrLastFirstMaxDiff,
 			spread("%.3f", func(s *metrics.Spread) metrics.Summary { return s.CorrLastFirstMaxDiff }))
-		fmt.Fprintf(o, "%-26s %12.3f %12.3f   (largest |generated/real − 1|%s)\n", "increment spread", u.IncrementStdMaxRelDiff, t.IncrementStdMaxRelDiff,
-			spread("%.3f", func(s *metrics.Spread) metrics.Summary { return s.IncrementStdMaxRelDiff }))
+		fmt.Fprintf(o, "%-26s %12.3g %12.3g   (largest |generated/real − 1|%s)\n", "increment spread", u.IncrementStdMaxRelDiff, t.IncrementStdMaxRelDiff,
+			spread("%.3g", func(s *metrics.Spread) metrics.Summary { return s.IncrementStdMaxRelDiff }))
 		fmt.Fprintf(o, "%-26s %12.3g %12.3g   (largest std ratio to the real one, either way; %.1f%% of generated values beyond the real range)\n",
 			"generated scale", u.ScaleRatioMax, t.ScaleRatioMax, 100*t.OutsideFraction)
 	}
