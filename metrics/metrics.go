@@ -4,13 +4,17 @@
 //   - MMD: the squared maximum mean discrepancy with a Gaussian kernel on truncated
 //     signatures of the time-augmented path, beside its real-vs-real floor at the same
 //     sample sizes (MMD, MMDWithFloor, MedianBandwidth);
+//
 //   - marginals: the two-sample Kolmogorov–Smirnov statistic at fixed times
 //     (MarginalKS, ElevenTimes, FiveTimes, KSStatistic);
+//
 //   - classification: the held-out accuracy of a logistic regression on signature
 //     features told to separate real from generated paths (Classify); 0.5 is perfect;
+//
 //   - prediction: the test error of a ridge regression that predicts the second half
 //     of a path from its first half (Predict), trained on generated data and tested on
 //     real data (TSTR) beside the same predictor trained on real data (TRTR);
+//
 //   - statistics a signature-kernel training objective does not optimise directly,
 //     so that a good score cannot come from matching the objective's features alone:
 //     a classifier on the raw path values (RawClassify), the correlation of the last
