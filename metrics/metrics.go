@@ -4,23 +4,18 @@
 //   - MMD: the squared maximum mean discrepancy with a Gaussian kernel on truncated
 //     signatures of the time-augmented path, beside its real-vs-real floor at the same
 //     sample sizes (MMD, MMDWithFloor, MedianBandwidth);
-//
 //   - marginals: the two-sample Kolmogorov–Smirnov statistic at fixed times
 //     (MarginalKS, ElevenTimes, FiveTimes, KSStatistic);
-//
 //   - classification: the held-out accuracy of a logistic regression on signature
 //     features told to separate real from generated paths (Classify); 0.5 is perfect;
-//
 //   - prediction: the test error of a ridge regression that predicts the second half
 //     of a path from its first half (Predict), trained on generated data and tested on
 //     real data (TSTR) beside the same predictor trained on real data (TRTR);
-//
 //   - statistics a signature-kernel training objective does not optimise directly,
 //     so that a good score cannot come from matching the objective's features alone:
 //     a classifier on the raw path values (RawClassify), the correlation of the last
 //     value with the first (LastFirstCorrelation) and the spread of one-step
 //     increments (IncrementStd, IncrementTimes), each beside real data's own score;
-//
 //   - whether the numbers can be trusted: the generated values' scale and range beside
 //     the real data's (Scale; the kernel metrics saturate for far-off paths, and
 //     signatures do not see a path's level), the most the MMD can score at these
