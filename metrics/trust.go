@@ -117,8 +117,9 @@ func rawStats(p *dataset.Paths) (mean, std []float64) {
 	return mean, std
 }
 
-// addTrust fills the Report's scale fields and its warnings; mo and co are the MMD's
-// and the classifiers' options with their defaults applied.
+// addTrust fills the Report's ratios, scale fields and warnings (the rules are listed
+// at Evaluate) once its other fields are set; co is the classifiers' options with
+// their defaults applied.
 func (r *Report) addTrust(realTest, fake *dataset.Paths, co ClassifyOptions) error {
 	var err error
 	if r.Scale, err = Scale(realTest, fake); err != nil {
