@@ -121,8 +121,7 @@ func rawFeatures(p *dataset.Paths, idx []int) ([]float64, int) {
 // computed by features (rows of D numbers); opt must have its defaults applied.
 func classifyWith(real, fake *dataset.Paths, opt ClassifyOptions,
 	features func(p *dataset.Paths, idx []int) ([]float64, int)) (float64, error) {
-	n := min(real.N, fake.N, opt.MaxPaths)
-	ntr := min(max(int(math.Round(opt.TrainFrac*float64(n))), 1), n-1)
+	n, ntr := classSizes(real.N, fake.N, opt)
 	ri := newRNG(opt.Seed, streamClassReal).Perm(real.N)[:n]
 	fi := newRNG(opt.Seed, streamClassFake).Perm(fake.N)[:n]
 	xr, D := features(real, ri)
@@ -158,6 +157,13 @@ func classifyWith(real, fake *dataset.Paths, opt ClassifyOptions,
 		}
 	}
 	return float64(correct) / float64(2*nte), nil
+}
+
+// classSizes is the number of paths classifyWith draws from each class and how many
+// of them it trains on; opt must have its defaults applied.
+func classSizes(nReal, nFake int, opt ClassifyOptions) (n, ntr int) {
+	n = min(nReal, nFake, opt.MaxPaths)
+	return n, min(max(int(math.Round(opt.TrainFrac*float64(n))), 1), n-1)
 }
 
 // standardise rescales each column of train and test (rows of length D) by the mean

@@ -33,10 +33,13 @@ type KSEntry struct {
 
 // Report is the result of Evaluate, ready for encoding/json.
 type Report struct {
-	MMD                float64   `json:"mmd"`             // MMD², half of real test vs fake (MMDWithFloor)
-	MMDFloor           float64   `json:"mmd_floor"`       // MMD², that half vs other real test paths
-	SignatureDepth     int       `json:"signature_depth"` // MMD signature depth
-	Bandwidth          float64   `json:"bandwidth"`       // MMD kernel bandwidth σ
+	MMD                float64   `json:"mmd"`               // MMD², half of real test vs fake (MMDWithFloor)
+	MMDFloor           float64   `json:"mmd_floor"`         // MMD², that half vs other real test paths
+	MMDRatio           float64   `json:"mmd_ratio"`         // mmd / mmd_floor
+	MMDCeiling         float64   `json:"mmd_ceiling"`       // the largest mmd any generated set can score against the same halves
+	MMDCeilingRatio    float64   `json:"mmd_ceiling_ratio"` // mmd_ceiling / mmd_floor
+	SignatureDepth     int       `json:"signature_depth"`   // MMD signature depth
+	Bandwidth          float64   `json:"bandwidth"`         // MMD kernel bandwidth σ
 	KS                 []KSEntry `json:"ks"`
 	KSMax              float64   `json:"ks_max"`              // max of KS[].D
 	ClassifierAccuracy float64   `json:"classifier_accuracy"` // 0.5 = indistinguishable
@@ -54,6 +57,14 @@ type Report struct {
 	IncrementStd           []IncrementEntry `json:"increment_std"`              // IncrementStd(fake, IncrementTimes(T))
 	IncrementStdReal       []IncrementEntry `json:"increment_std_real"`         // IncrementStd(realTest, IncrementTimes(T))
 	IncrementStdMaxRelDiff float64          `json:"increment_std_max_rel_diff"` // max of |fake/real − 1| where real > 0
+
+	// Whether the numbers above can be trusted (see addTrust in trust.go).
+	Scale           []ScaleEntry `json:"scale"`            // Scale(realTest, fake)
+	ScaleRatioMax   float64      `json:"scale_ratio_max"`  // max over channels of max(fake std/real std, its inverse)
+	OutsideFraction float64      `json:"outside_fraction"` // mean over channels of Scale[].OutsideFraction
+	Warnings        []string     `json:"warnings"`         // what makes the numbers above mean less than they seem
+	// Spread is each headline metric over several draws (EvaluateDraws); nil for one.
+	Spread *Spread `json:"spread,omitempty"`
 }
 
 // Evaluate runs every metric, comparing the generated paths fake with the held-out real
@@ -77,6 +88,22 @@ type Report struct {
 //	corr_last_first(_real)    = LastFirstCorrelation(fake), of realTest; corr_last_first_max_diff
 //	increment_std(_real)      = IncrementStd(fake, IncrementTimes(T)), of realTest; increment_std_max_rel_diff
 //
+// and what decides whether the numbers can be trusted:
+//
+//	mmd_ratio, mmd_ceiling_ratio = mmd / mmd_floor, mmd_ceiling / mmd_floor, where mmd_ceiling is the mean
+//	                               over the same splits of (mean kernel within A) + 1, the largest mmd any
+//	                               generated set can score (m identical paths infinitely far from all real ones)
+//	scale                        = Scale(realTest, fake); scale_ratio_max the largest std ratio either way,
+//	                               outside_fraction the channels' mean OutsideFraction
+//	warnings                     = one sentence for each rule below that fires (an empty list when none):
+//	  - a generated channel is constant where the real one is not;
+//	  - a channel's std ratio, either way, is ≥ ScaleWarn (10);
+//	  - outside_fraction > OutsideWarn (1%): values beyond the real range by OutsideBand (3) real stds;
+//	  - the classifiers' test set, 2·(n − round(TrainFrac·n)) paths with n = min(realTest.N, fake.N,
+//	    MaxPaths), holds fewer than MinClassifierTestPaths (100) — the 95% band of a perfect generator's
+//	    accuracy is then wider than 0.5 ± 0.1;
+//	  - mmd_ceiling_ratio < MinMMDResolution (10): the MMD cannot separate a model from the data.
+//
 // All three sets must share Times and Channels and hold at least MinPaths paths each,
 // realTest at least 2·MinPaths (for its two halves).
 func Evaluate(realTrain, realTest, fake *dataset.Paths, opt Options) (Report, error) {
@@ -98,7 +125,7 @@ func Evaluate(realTrain, realTest, fake *dataset.Paths, opt Options) (Report, er
 		}
 	}
 	r.SignatureDepth, r.Bandwidth = mo.Depth, mo.Bandwidth
-	if r.MMD, r.MMDFloor, err = MMDWithFloor(realTest, fake, mo); err != nil {
+	if r.MMD, r.MMDFloor, r.MMDCeiling, err = mmdFloorCeiling(realTest, fake, mo); err != nil {
 		return r, err
 	}
 
@@ -132,5 +159,8 @@ func Evaluate(realTrain, realTest, fake *dataset.Paths, opt Options) (Report, er
 	if r.TRTRMSE, err = Predict(realTrain, realTest, opt.Predict); err != nil {
 		return r, err
 	}
-	return r, nil
+	if co, err = co.withDefaults(); err != nil {
+		return r, err
+	}
+	return r, r.addTrust(realTest, fake, co)
 }

@@ -16,8 +16,15 @@
 //     a classifier on the raw path values (RawClassify), the correlation of the last
 //     value with the first (LastFirstCorrelation) and the spread of one-step
 //     increments (IncrementStd, IncrementTimes), each beside real data's own score;
+//   - whether the numbers can be trusted: the generated values' scale and range beside
+//     the real data's (Scale; the kernel metrics saturate for far-off paths, and
+//     signatures do not see a path's level), the most the MMD can score at these
+//     sizes, and warnings when either is off or when the test set is too small for
+//     the classifiers or the MMD to separate a model from the data;
 //
-// and Evaluate, which runs all of them and returns a JSON-ready Report.
+// and Evaluate, which runs all of them and returns a JSON-ready Report, and
+// EvaluateDraws, which adds each headline metric's spread over several generated sets
+// and metric seeds.
 //
 // Every function takes dataset.Paths. Real and generated paths must share Times
 // (finite, strictly increasing, at least 2) and Channels, hold at least 4 paths each,

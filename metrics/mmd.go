@@ -121,15 +121,24 @@ func MMD(real, fake *dataset.Paths, opt MMDOptions) (float64, error) {
 // Averaging over splits steadies both numbers; each pair shares its A, so a
 // difference in A moves both alike.
 func MMDWithFloor(real, fake *dataset.Paths, opt MMDOptions) (mmd, floor float64, err error) {
+	mmd, floor, _, err = mmdFloorCeiling(real, fake, opt)
+	return mmd, floor, err
+}
+
+// mmdFloorCeiling is MMDWithFloor that also returns the ceiling: the mean over splits of
+// withinA + 1, the largest MMD² against the same sets A that any generated set of m
+// paths can score (MMD² = withinA + withinF − 2·cross with withinF ≤ 1 and cross ≥ 0;
+// reached by m identical paths infinitely far from every real one).
+func mmdFloorCeiling(real, fake *dataset.Paths, opt MMDOptions) (mmd, floor, ceiling float64, err error) {
 	if err := checkPair("real", real, "fake", fake); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if opt, err = opt.withDefaults(); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if opt.Bandwidth == 0 {
 		if opt.Bandwidth, err = MedianBandwidth(real, opt); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 	}
 	mean, scale := channelStats(real)
@@ -142,24 +151,43 @@ func MMDWithFloor(real, fake *dataset.Paths, opt MMDOptions) (mmd, floor float64
 	m := min(N-n, fake.N, opt.MaxPaths)
 	f, _ := sigFeatures(fake, pick(fake.N, m, newRNG(opt.Seed, streamFakeSub)), opt.Depth, mean, scale)
 	// The generated set's own term is the same in every split; A's is shared by its
-	// two distances.
+	// two distances. Every kernel value a split needs is computed once, so a split
+	// costs O(N²) additions rather than kernel evaluations: summed in the order
+	// kernelMeanWithin and kernelMeanCross would sum them, they give the same bits.
 	withinF := kernelMeanWithin(f, D, opt.Bandwidth)
+	krr := kernelMatrix(all, all, D, opt.Bandwidth, true)
+	krf := kernelMatrix(all, f, D, opt.Bandwidth, false)
 	rng := newRNG(opt.Seed, streamFloor)
-	a, b := make([]float64, n*D), make([]float64, m*D)
 	for range opt.Splits {
 		perm := rng.Perm(N)
-		for i, p := range perm[:n] {
-			copy(a[i*D:(i+1)*D], all[p*D:(p+1)*D])
+		pa, pb := perm[:n], perm[n:n+m]
+		var sA, sB, sAF, sAB float64
+		for i, p := range pa {
+			row := krr[p*N : (p+1)*N]
+			for _, q := range pa[i+1:] {
+				sA += row[q]
+			}
+			for _, q := range pb {
+				sAB += row[q]
+			}
+			for _, v := range krf[p*m : (p+1)*m] {
+				sAF += v
+			}
 		}
-		for i, p := range perm[n : n+m] {
-			copy(b[i*D:(i+1)*D], all[p*D:(p+1)*D])
+		for i, p := range pb {
+			row := krr[p*N : (p+1)*N]
+			for _, q := range pb[i+1:] {
+				sB += row[q]
+			}
 		}
-		withinA := kernelMeanWithin(a, D, opt.Bandwidth)
-		mmd += vStat(withinA, withinF, kernelMeanCross(a, f, D, opt.Bandwidth))
-		floor += vStat(withinA, kernelMeanWithin(b, D, opt.Bandwidth), kernelMeanCross(a, b, D, opt.Bandwidth))
+		withinA := (float64(n) + 2*sA) / float64(n*n)
+		withinB := (float64(m) + 2*sB) / float64(m*m)
+		mmd += vStat(withinA, withinF, sAF/float64(n*m))
+		floor += vStat(withinA, withinB, sAB/float64(n*m))
+		ceiling += withinA + 1
 	}
 	k := float64(opt.Splits)
-	return mmd / k, floor / k, nil
+	return mmd / k, floor / k, ceiling / k, nil
 }
 
 // MedianBandwidth is the median heuristic σ that MMD uses when opt.Bandwidth is zero:
@@ -244,6 +272,31 @@ func kernelMeanWithin(z []float64, D int, sigma float64) float64 {
 		}
 	}
 	return (float64(k) + 2*s) / float64(k*k)
+}
+
+// kernelMatrix is k(x_i, y_j) for all rows of x and y, row-major (x's rows by y's).
+// When sym is set, x and y are the same rows and only i < j is computed, then mirrored:
+// sqDist is symmetric to the bit, so the mirrored values are what computing them gives.
+func kernelMatrix(x, y []float64, D int, sigma float64, sym bool) []float64 {
+	g := -1 / (2 * sigma * sigma)
+	n, m := len(x)/D, len(y)/D
+	k := make([]float64, n*m)
+	for i := range n {
+		xi := x[i*D : (i+1)*D]
+		j0 := 0
+		if sym {
+			k[i*m+i] = 1
+			j0 = i + 1
+		}
+		for j := j0; j < m; j++ {
+			v := math.Exp(g * sqDist(xi, y[j*D:(j+1)*D]))
+			k[i*m+j] = v
+			if sym {
+				k[j*m+i] = v
+			}
+		}
+	}
+	return k
 }
 
 // kernelMeanCross is the mean of k(x_i, y_j) over all rows of x and y.

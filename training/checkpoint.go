@@ -132,9 +132,14 @@ func (ck *Checkpoint) Sample(n int, seed uint64) (*dataset.Paths, error) {
 }
 
 // Evaluate compares n generated paths with the held-out part of the data set spec (in
-// normalised units of the checkpoint's data) and returns the metrics. A CSV file is
-// read and split as the run read its own (Config.CSV).
+// normalised units of the checkpoint's data) and returns the metrics, measured as Run
+// measures the trained model (EvalDraws draws, sample and metric seeds derived from
+// seed): with the run's own data, EvalPaths and Seed it gives the report Run gave. A
+// CSV file is read and split as the run read its own (Config.CSV).
 func (ck *Checkpoint) Evaluate(spec string, n int, seed uint64) (metrics.Report, error) {
+	if n < metrics.MinPaths {
+		return metrics.Report{}, fmt.Errorf("number of generated paths must be at least %d, got %d", metrics.MinPaths, n)
+	}
 	cfg := ck.Config
 	if spec != cfg.Data && (spec == "ou" || spec == "air-quality") {
 		cfg.CSV = CSVConfig{} // the built-in sets have no CSV options
@@ -148,20 +153,20 @@ func (ck *Checkpoint) Evaluate(spec string, n int, seed uint64) (metrics.Report,
 		return metrics.Report{}, fmt.Errorf("data %q has %d times × %d channels; the checkpoint's model makes %d × %d",
 			spec, data.Train.T(), data.Train.C(), len(ck.Times), len(ck.Channels))
 	}
-	// Measure in the checkpoint's units, whatever statistics the data gives now.
-	for _, p := range []*dataset.Paths{data.Train, data.Test} {
-		data.Norm.Invert(p)
-		ck.Norm.Apply(p)
+	// Measure in the checkpoint's units, whatever statistics the data gives now; when
+	// they are the run's own, leave the values untouched (a round trip through the
+	// data's units would change their last bits).
+	if !slices.Equal(data.Norm.Mean, ck.Norm.Mean) || !slices.Equal(data.Norm.Std, ck.Norm.Std) {
+		for _, p := range []*dataset.Paths{data.Train, data.Test} {
+			data.Norm.Invert(p)
+			ck.Norm.Apply(p)
+		}
 	}
 	m, err := ck.Model()
 	if err != nil {
 		return metrics.Report{}, err
 	}
 	defer m.Close()
-	fake, err := m.Sample(n, seed, m.SWACount() > 0)
-	if err != nil {
-		return metrics.Report{}, err
-	}
-	fake.Channels = data.Train.Channels
-	return metrics.Evaluate(data.Train, data.Test, fake, metrics.Options{Seed: seed})
+	rep, _, err := evaluate(m, data, n, seed, true, EvalDraws)
+	return rep, err
 }

@@ -148,7 +148,9 @@ type Result struct {
 	Untrained *metrics.Report
 	Trained   metrics.Report
 	// TestLoss is the model's own loss on the test set after training: the Wasserstein
-	// estimate (SDE-GAN) or the negative ELBO (latent SDE).
+	// estimate (SDE-GAN), the signature-kernel MMD² (sde-sigker) or the negative ELBO
+	// (latent SDE). It is no quality measure across runs: the SDE-GAN's has the scale of
+	// its own discriminator, which nothing fixes (TestLossMeaning).
 	TestLoss float64
 	// Warnings are the warnings raised during training, also reported in Progress.
 	Warnings []string
@@ -249,7 +251,8 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 		if err := writeJSON(filepath.Join(dir, ConfigFile), cfg); err != nil {
 			return nil, err
 		}
-		u, _, err := evaluate(model, data, cfg, false)
+		// One draw: the untrained model's numbers are a baseline, not worth the spread's cost.
+		u, _, err := evaluate(model, data, cfg.EvalPaths, cfg.Seed, false, 1)
 		if err != nil {
 			return nil, fmt.Errorf("evaluating the untrained model: %w", err)
 		}
@@ -312,7 +315,7 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 	if err := save(); err != nil {
 		return nil, err
 	}
-	trained, fake, err := evaluate(model, data, cfg, true)
+	trained, fake, err := evaluate(model, data, cfg.EvalPaths, cfg.Seed, true, EvalDraws)
 	if err != nil {
 		return nil, fmt.Errorf("evaluating the trained model: %w", err)
 	}
@@ -320,9 +323,10 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 		return nil, fmt.Errorf("test loss: %w", err)
 	}
 	res.Trained, res.Steps, res.Seconds = trained, model.Steps(), time.Since(start).Seconds()
+	warnings := append(append([]string{}, res.Warnings...), trained.Warnings...)
 	out := map[string]any{"untrained": res.Untrained, "trained": res.Trained, "steps": res.Steps, "data": cfg.Data,
-		"model": cfg.Model, "test_loss": res.TestLoss, "training_seconds": time.Since(trainStart).Seconds(),
-		"definitions": metricDefinitions}
+		"model": cfg.Model, "test_loss": res.TestLoss, "test_loss_meaning": TestLossMeaning(cfg.Model), "training_seconds": time.Since(trainStart).Seconds(),
+		"warnings": warnings, "definitions": metricDefinitions}
 	if err := writeJSON(filepath.Join(dir, MetricsFile), out); err != nil {
 		return nil, err
 	}
@@ -400,7 +404,25 @@ var metricDefinitions = map[string]string{
 	"classifier_accuracy":     "test accuracy of a logistic regression on standardised depth-3 signatures trained to tell real from generated (0.5: indistinguishable)",
 	"tstr_mse":                "train on synthetic, test on real: MSE (normalised units) of a ridge regression predicting the second half of a path from its first half, fitted on generated paths and tested on real ones",
 	"trtr_mse":                "the same predictor fitted on real training paths: the reference for tstr_mse",
-	"test_loss":               "the model's own loss on the test set after training: for the SDE-GAN the Wasserstein estimate mean D(real) − mean D(fake) (averaged networks), for sde-sigker the unbiased signature-kernel MMD² (the training objective plus the real set's constant) in batches of the training batch size at evenly spaced times, for the latent SDE the mean negative ELBO per path",
+	"test_loss":               "the model's own loss on the test set after training (test_loss_meaning says which): for the SDE-GAN the Wasserstein estimate mean D(real) − mean D(fake) (averaged networks), for sde-sigker the unbiased signature-kernel MMD² (the training objective plus the real set's constant) in batches of the training batch size at evenly spaced times, for the latent SDE the mean negative ELBO per path. Not a quality measure: the SDE-GAN's has the scale of its own discriminator, which nothing fixes, so a small value does not mean a good generator; use the metrics above",
+	"mmd_ratio":               "mmd / mmd_floor",
+	"mmd_ceiling":             "the largest mmd any generated set can score against the same real halves (the mean over the splits of the real half's mean kernel value + 1, reached by identical paths infinitely far from every real one): the Gaussian kernel saturates, so a model off by orders of magnitude scores near it, not orders of magnitude above the floor; mmd_ceiling_ratio = mmd_ceiling / mmd_floor, about the number of real test paths",
+	"scale":                   "per channel, over all paths and times (normalised units): the real test set's and the generated paths' mean and standard deviation, mean_shift = |generated mean − real mean| / real std, and outside_fraction = the fraction of generated values more than 3 real standard deviations beyond the real test set's range; signatures see a path's increments, not its level, so this is where a shifted or diverged generator shows",
+	"scale_ratio_max":         "the largest over channels of generated std / real std or its inverse (1: the right spread; 10 or more raises a warning)",
+	"outside_fraction":        "the mean over channels of scale[].outside_fraction (above 0.01 raises a warning)",
+	"warnings":                "one sentence for each of these that holds: a generated channel is constant; a channel's standard deviation is 10× too large or too small; more than 1% of generated values lie 3 real standard deviations beyond the real range; the classifiers' test set holds fewer than 100 paths (fewer than about 167 real test or generated paths), where a perfect generator's accuracy scatters by more than ±0.1 (95%); mmd_ceiling_ratio is below 10. The top-level warnings are the trained report's and those raised during training",
+	"spread":                  "for the trained model: the median, minimum and maximum of each headline metric over 8 draws, draw k a fresh set of generated paths (sample seed derived from the run's seed and k) measured with its own metric seed (subsamples and splits); draw 0 is the one reported above, and the one the plots show",
+}
+
+// TestLossMeaning says what Result.TestLoss is for a model, and how far to read it.
+func TestLossMeaning(model string) string {
+	switch model {
+	case "latent-sde":
+		return "mean negative ELBO per test path (lower is better, in the data's normalised units)"
+	case "sde-sigker":
+		return "unbiased signature-kernel MMD² against the test set (0 is perfect; scale set by the training kernel)"
+	}
+	return "the discriminator's Wasserstein estimate on the test set: its scale is the discriminator's own, so it says nothing about quality; read the metrics"
 }
 
 // stepFor is the solver step: the smallest spacing of the observation times, so that
@@ -413,16 +435,29 @@ func stepFor(times []float64) float64 {
 	return dt
 }
 
-// evaluate samples cfg.EvalPaths paths and measures them against the test set; it
-// returns the sample too, so that the plots show the very paths the metrics measured.
-func evaluate(model model, data *Data, cfg Config, averaged bool) (metrics.Report, *dataset.Paths, error) {
-	fake, err := model.Sample(cfg.EvalPaths, cfg.Seed^0xe7a1, averaged && model.SWACount() > 0)
-	if err != nil {
-		return metrics.Report{}, nil, err
+// EvalDraws is how many generated sets, each with its own metric seed, the trained
+// model's metrics are computed on (metrics.EvaluateDraws): the report is the first
+// draw's, its spread is over all of them.
+const EvalDraws = 8
+
+// evaluate samples n paths from the model (its weight average when averaged and it has
+// one) and measures them against the test set, on draws generated sets: draw k is
+// sampled with seed metrics.DrawSeed(seed^0xe7a1, k) and measured with metric seed
+// metrics.DrawSeed(seed, k). Run and Checkpoint.Evaluate both measure this way, so that
+// `gosde eval` reproduces what `gosde train` printed. It returns draw 0's sample too, so
+// that the plots show the very paths the report's numbers measured.
+func evaluate(model model, data *Data, n int, seed uint64, averaged bool, draws int) (metrics.Report, *dataset.Paths, error) {
+	fakes := make([]*dataset.Paths, draws)
+	for k := range fakes {
+		fake, err := model.Sample(n, metrics.DrawSeed(seed^0xe7a1, k), averaged && model.SWACount() > 0)
+		if err != nil {
+			return metrics.Report{}, nil, err
+		}
+		fake.Channels = data.Train.Channels
+		fakes[k] = fake
 	}
-	fake.Channels = data.Train.Channels
-	rep, err := metrics.Evaluate(data.Train, data.Test, fake, metrics.Options{Seed: cfg.Seed})
-	return rep, fake, err
+	rep, err := metrics.EvaluateDraws(data.Train, data.Test, fakes, metrics.Options{Seed: seed})
+	return rep, fakes[0], err
 }
 
 // drawPlots draws the generated paths fake (normalised units; changed in place) against

@@ -2,11 +2,14 @@ package training
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -369,6 +372,67 @@ func TestSWAStartsAtHalfTheTimeLimit(t *testing.T) {
 			}
 			if n := averaged(); n != res2.Steps-1-s {
 				t.Fatalf("after resuming, %d parameter sets averaged, want %d", n, res2.Steps-1-s)
+			}
+		})
+	}
+}
+
+// Checkpoint.Evaluate with the run's data, eval paths and seed — what `gosde eval`
+// does by default — gives the very report Run printed and wrote to metrics.json.
+func TestEvalReproducesTrain(t *testing.T) {
+	for _, cfg := range []Config{tiny(), tinyLatent()} {
+		t.Run(cfg.Model, func(t *testing.T) {
+			dir := t.TempDir()
+			res, err := Run(context.Background(), cfg, dir, false, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := res.Trained.Spread; s == nil || s.Draws != EvalDraws || res.Untrained.Spread != nil {
+				t.Fatalf("trained spread %+v, untrained spread %+v: want %d draws for the trained model only", s, res.Untrained.Spread, EvalDraws)
+			}
+			ck, err := Load(filepath.Join(dir, CheckpointFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := ck.Evaluate(cfg.Data, cfg.EvalPaths, cfg.Seed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := json.Marshal(res.Trained)
+			got, _ := json.Marshal(rep)
+			if string(got) != string(want) {
+				t.Errorf("eval's report differs from train's:\neval  %s\ntrain %s", got, want)
+			}
+			b, err := os.ReadFile(filepath.Join(dir, MetricsFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var written struct {
+				Trained  json.RawMessage `json:"trained"`
+				Warnings []string        `json:"warnings"`
+				Meaning  string          `json:"test_loss_meaning"`
+			}
+			if err := json.Unmarshal(b, &written); err != nil {
+				t.Fatal(err)
+			}
+			var a, c any
+			json.Unmarshal(written.Trained, &a)
+			json.Unmarshal(got, &c)
+			if !reflect.DeepEqual(a, c) {
+				t.Errorf("metrics.json's trained report differs from eval's")
+			}
+			// 64 generated paths: the classifiers are tested on 2·(64 − 45) = 38.
+			if !slices.ContainsFunc(written.Warnings, func(w string) bool { return strings.Contains(w, "tested on only 38 paths") }) ||
+				written.Meaning != TestLossMeaning(cfg.Model) {
+				t.Errorf("metrics.json warnings %q, test_loss_meaning %q", written.Warnings, written.Meaning)
+			}
+			// Another seed draws other paths.
+			other, err := ck.Evaluate(cfg.Data, cfg.EvalPaths, cfg.Seed+1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if other.MMD == rep.MMD && other.ClassifierAccuracy == rep.ClassifierAccuracy {
+				t.Errorf("seed %d gave the numbers of seed %d", cfg.Seed+1, cfg.Seed)
 			}
 		})
 	}

@@ -62,9 +62,9 @@ func TestTrainAndEvalOnWindows(t *testing.T) {
 			t.Errorf("train's output lacks %q:\n%s", want, out)
 		}
 	}
-	out, err = run(t, "eval", "--checkpoint", filepath.Join(runDir, "model.safetensors"), "--n", "16")
+	out, stderr, err := runSplit(t, "eval", "--checkpoint", filepath.Join(runDir, "model.safetensors"), "--n", "16")
 	if err != nil {
-		t.Fatalf("eval: %v\n%s", err, out)
+		t.Fatalf("eval: %v\n%s", err, stderr)
 	}
 	var rep map[string]any
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {

@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -24,6 +25,19 @@ func run(t *testing.T, args ...string) (string, error) {
 	cmd.SetArgs(args)
 	err := cmd.Execute()
 	return out.String(), err
+}
+
+// runSplit is run with stdout and stderr apart (eval prints JSON on one, warnings on
+// the other).
+func runSplit(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	cmd := newRootCommand()
+	var o, e bytes.Buffer
+	cmd.SetOut(&o)
+	cmd.SetErr(&e)
+	cmd.SetArgs(args)
+	err = cmd.Execute()
+	return o.String(), e.String(), err
 }
 
 func TestBadInvocationsAreErrors(t *testing.T) {
@@ -96,8 +110,9 @@ func TestBadInvocationsAreErrors(t *testing.T) {
 func TestTrainSampleEval(t *testing.T) {
 	dir := t.TempDir()
 	run1 := filepath.Join(dir, "run")
-	out, err := run(t, "train", "--steps", "4", "--batch", "8", "--hidden", "3", "--width", "3", "--eval-paths", "32", "--out", run1,
+	trainOut, err := run(t, "train", "--steps", "4", "--batch", "8", "--hidden", "3", "--width", "3", "--eval-paths", "32", "--out", run1,
 		"--reconstruction-warn", "1e-30")
+	out := trainOut
 	if err != nil {
 		t.Fatalf("train: %v\n%s", err, out)
 	}
@@ -129,26 +144,55 @@ func TestTrainSampleEval(t *testing.T) {
 	if b2, err := os.ReadFile(csv2); err != nil || !bytes.Equal(b, b2) {
 		t.Fatalf("sample --checkpoint %s wrote other paths than --checkpoint %s (%v)", run1, ckpt, err)
 	}
-	out, err = run(t, "eval", "--checkpoint", run1, "--n", "32")
-	if err != nil {
-		t.Fatalf("eval --checkpoint DIR: %v\n%s", err, out)
+	// eval prints the report as JSON on stdout, its warnings on stderr; by default it
+	// is the trained report of metrics.json.
+	eval := func(ck string, args ...string) (map[string]any, string) {
+		t.Helper()
+		cmd := newRootCommand()
+		var stdout, stderr bytes.Buffer
+		cmd.SetOut(&stdout)
+		cmd.SetErr(&stderr)
+		cmd.SetArgs(append([]string{"eval", "--checkpoint", ck}, args...))
+		if err := cmd.Execute(); err != nil {
+			t.Fatalf("eval %v: %v\n%s", args, err, stderr.String())
+		}
+		var rep map[string]any
+		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+			t.Fatalf("eval did not print JSON: %v\n%s", err, stdout.String())
+		}
+		return rep, stderr.String()
 	}
-	byDir := out
-	out, err = run(t, "eval", "--checkpoint", ckpt, "--n", "32")
-	if err != nil {
-		t.Fatalf("eval: %v\n%s", err, out)
+	rep, stderr := eval(ckpt)
+	// The run directory stands for its checkpoint.
+	if byDir, _ := eval(run1); !reflect.DeepEqual(byDir, rep) {
+		t.Errorf("eval of the run directory and of its checkpoint differ:\n%v\n%v", byDir, rep)
 	}
-	if out != byDir {
-		t.Errorf("eval of the run directory and of its checkpoint differ:\n%s\n%s", byDir, out)
-	}
-	var rep map[string]any
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatalf("eval did not print JSON: %v\n%s", err, out)
-	}
-	for _, k := range []string{"mmd", "mmd_floor", "ks_max", "classifier_accuracy", "tstr_mse", "trtr_mse"} {
+	for _, k := range []string{"mmd", "mmd_floor", "ks_max", "classifier_accuracy", "tstr_mse", "trtr_mse", "spread", "warnings", "scale"} {
 		if _, ok := rep[k]; !ok {
 			t.Errorf("eval JSON lacks %q", k)
 		}
+	}
+	// 32 generated paths: the classifiers are tested on 2·(32 − 22) = 20.
+	if !strings.Contains(stderr, "WARNING: the classifiers are tested on only 20 paths") {
+		t.Errorf("eval did not warn of the small classifier test set on stderr:\n%s", stderr)
+	}
+	b, err = os.ReadFile(filepath.Join(run1, "metrics.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var written struct{ Trained map[string]any }
+	if err := json.Unmarshal(b, &written); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(rep, written.Trained) {
+		t.Errorf("eval's default report is not train's:\neval  %v\ntrain %v", rep, written.Trained)
+	}
+	if other, _ := eval(ckpt, "--seed", "2", "--n", "40"); reflect.DeepEqual(other, written.Trained) {
+		t.Error("--seed and --n did not change the report")
+	}
+	if !strings.Contains(trainOut, "WARNING: the classifiers are tested on only 20 paths") ||
+		!strings.Contains(trainOut, "8 draws: median") || !strings.Contains(out, "says nothing about quality") {
+		t.Errorf("train's summary lacks the warning, the spread or what the test loss means:\n%s", out)
 	}
 }
 

@@ -86,19 +86,8 @@ it, bit-identically to a run that was never interrupted.`,
 			if err != nil {
 				return err
 			}
-			u, t := res.Untrained, res.Trained
 			o := cmd.OutOrStdout()
-			fmt.Fprintf(o, "trained %d steps in %.0f s on the %s engine; test loss %.4g (%s)\n", res.Steps, res.Seconds, res.Engine, res.TestLoss, testLossName(cfg.Model))
-			fmt.Fprintf(o, "%-26s %12s %12s\n", "metric", "untrained", "trained")
-			if u != nil {
-				fmt.Fprintf(o, "%-26s %12.4g %12.4g   (real-vs-real floor %.4g: trained is %.1f× it)\n", "signature MMD²", u.MMD, t.MMD, t.MMDFloor, t.MMD/t.MMDFloor)
-				fmt.Fprintf(o, "%-26s %12.3f %12.3f   (two real halves: %.3f)\n", "largest marginal KS", u.KSMax, t.KSMax, t.KSMaxFloor)
-				fmt.Fprintf(o, "%-26s %12.3f %12.3f   (0.5 is perfect)\n", "classifier accuracy", u.ClassifierAccuracy, t.ClassifierAccuracy)
-				fmt.Fprintf(o, "%-26s %12.4g %12.4g   (train on real: %.4g)\n", "prediction MSE (TSTR)", u.TSTRMSE, t.TSTRMSE, t.TRTRMSE)
-				fmt.Fprintf(o, "%-26s %12.3f %12.3f   (two real halves: %.3f)\n", "raw-path classifier", u.RawClassifierAccuracy, t.RawClassifierAccuracy, t.RawClassifierFloor)
-				fmt.Fprintf(o, "%-26s %12.3f %12.3f   (largest difference from the real test set's)\n", "corr(last, first)", u.CorrLastFirstMaxDiff, t.CorrLastFirstMaxDiff)
-				fmt.Fprintf(o, "%-26s %12.3f %12.3f   (largest |generated/real − 1|)\n", "increment spread", u.IncrementStdMaxRelDiff, t.IncrementStdMaxRelDiff)
-			}
+			printSummary(o, cfg.Model, res)
 			fmt.Fprintf(o, "metrics: %s\nplots:   %s, %s, %s\ncheckpoint: %s\n",
 				filepath.Join(dir, training.MetricsFile),
 				filepath.Join(dir, training.PathsPlot), filepath.Join(dir, training.MarginalsPlot), filepath.Join(dir, training.CurvesPlot),
@@ -157,16 +146,6 @@ it, bit-identically to a run that was never interrupted.`,
 // runTraining is training.Run; tests replace it to exercise the command's flag
 // handling without training.
 var runTraining = training.Run
-
-func testLossName(model string) string {
-	switch model {
-	case "latent-sde":
-		return "mean negative ELBO per test path"
-	case "sde-sigker":
-		return "signature-kernel MMD² against the test set"
-	}
-	return "Wasserstein estimate on the test set"
-}
 
 // applyModelDefaults gives the model its own defaults where a flag was not given, and
 // routes --lr to the model that has one; flags that the model does not use are
