@@ -3,6 +3,7 @@ package training
 import (
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/gosde/gosde/dataset"
 )
@@ -10,18 +11,25 @@ import (
 // ouPaths is the size of the built-in OU data set (the torchsde example's).
 const ouPaths = 8192
 
-// Data is a training set and a held-out test set, both normalised with the
-// training set's statistics and with missing readings interpolated.
+// Data is a training set and a held-out test set, as the models see them: channels
+// transformed (Transforms), missing readings interpolated, values normalised with the
+// training set's statistics (Norm), times in the model's unit (Time).
 type Data struct {
 	Train, Test *dataset.Paths
 	Norm        dataset.Normalization
-	Name        string
+	Transforms  dataset.Transforms
+	// Time maps the data's own times to the model's: Train.Times = Time.ToModel(Times).
+	Time dataset.TimeMap
+	// Times are the observation times in the data's own unit.
+	Times []float64
+	Name  string
 }
 
-// LoadData reads the data set named by spec: "ou" (generated from seed),
+// LoadData reads the data set named by cfg.Data: "ou" (generated from cfg.Seed),
 // "air-quality" (the Beijing data, found by dataset.DefaultAirQualityDir) or the path
-// of a CSV file or of a directory holding the Beijing CSVs.
-func LoadData(spec string, seed uint64) (*Data, error) {
+// of a CSV file or of a directory holding the Beijing CSVs; it applies cfg.Transforms.
+func LoadData(cfg Config) (*Data, error) {
+	spec, seed := cfg.Data, cfg.Seed
 	var train, test *dataset.Paths
 	switch spec {
 	case "":
@@ -57,11 +65,25 @@ func LoadData(spec string, seed uint64) (*Data, error) {
 		}
 		train, test = dataset.Split(all, 0.8, seed^0x5eed)
 	}
+	// Transformed before the interpolation, so that a missing reading is filled in the
+	// space the model works in (a log channel geometrically).
+	for _, p := range []*dataset.Paths{train, test} {
+		if err := cfg.Transforms.Apply(p); err != nil {
+			return nil, err
+		}
+	}
 	for _, p := range []*dataset.Paths{train, test} {
 		if err := dataset.FillLinear(p); err != nil {
 			return nil, fmt.Errorf("interpolating missing readings: %w", err)
 		}
 	}
+	// The models see time in a unit of their own, so that the data's unit (months,
+	// years, seconds) does not change the model; the map is the identity on 0…T−1
+	// (OU, air quality).
+	times := slices.Clone(train.Times)
+	tm := modelTimeMap(times)
+	train.Times = tm.ToModel(times)
+	test.Times = tm.ToModel(test.Times)
 	// The OU set is normalised like the torchsde SDE-GAN example, with the mean and
 	// standard deviation of the initial values, so that the paths' growth over time
 	// stays in the data; every other set per channel over all times.
@@ -75,5 +97,30 @@ func LoadData(spec string, seed uint64) (*Data, error) {
 	}
 	norm.Apply(train)
 	norm.Apply(test)
-	return &Data{Train: train, Test: test, Norm: norm, Name: spec}, nil
+	return &Data{Train: train, Test: test, Norm: norm, Transforms: cfg.Transforms, Time: tm, Times: times, Name: spec}, nil
+}
+
+// modelTimeMap is the map from the data's times to the unit the models see.
+func modelTimeMap(times []float64) dataset.TimeMap {
+	return dataset.TimeMapOf(times)
+}
+
+// toDataUnits maps paths in the model's units (normalised, transformed, model time)
+// back to the data's own, in place.
+func (d *Data) toDataUnits(p *dataset.Paths) error {
+	return toDataUnits(p, d.Norm, d.Transforms, d.Times)
+}
+
+// toDataUnits inverts the normalisation, then the transforms, and puts the data's own
+// times in place of the model's.
+func toDataUnits(p *dataset.Paths, norm dataset.Normalization, ts dataset.Transforms, times []float64) error {
+	if len(times) != p.T() {
+		return fmt.Errorf("paths of %d times for a model of %d", p.T(), len(times))
+	}
+	norm.Invert(p)
+	if err := ts.Invert(p); err != nil {
+		return err
+	}
+	p.Times = slices.Clone(times)
+	return nil
 }

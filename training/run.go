@@ -39,6 +39,9 @@ const (
 type Config struct {
 	Model string `json:"model"`
 	Data  string `json:"data"`
+	// Transforms change channels of the data before the normalisation (log of a
+	// positive channel); samples, plots and eval come back in the data's own units.
+	Transforms dataset.Transforms `json:"transforms,omitempty"`
 	// Steps is the total number of training steps (a resumed run continues to it).
 	Steps int    `json:"steps"`
 	Seed  uint64 `json:"seed"`
@@ -95,6 +98,9 @@ func (c Config) Check() error {
 		}
 	}
 	if err := checkDevice(c.Model, c.Device, c.Method, c.Adjoint); err != nil {
+		return err
+	}
+	if err := c.Transforms.Check(nil); err != nil {
 		return err
 	}
 	switch {
@@ -172,7 +178,7 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	data, err := LoadData(cfg.Data, cfg.Seed)
+	data, err := LoadData(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -370,12 +376,15 @@ func evaluate(model model, data *Data, cfg Config, averaged bool) (metrics.Repor
 	return rep, fake, err
 }
 
-// drawPlots draws the generated paths fake (normalised units; changed in place) against
-// the test set, in the data's own units, and the training curves.
+// drawPlots draws the generated paths fake (the model's units; changed in place)
+// against the test set, in the data's own units, and the training curves.
 func drawPlots(dir string, fake *dataset.Paths, data *Data, cfg Config, hist history) error {
 	real := data.Test.Clone()
-	data.Norm.Invert(real)
-	data.Norm.Invert(fake)
+	for _, p := range []*dataset.Paths{real, fake} {
+		if err := data.toDataUnits(p); err != nil {
+			return err
+		}
+	}
 	if err := plots.Paths(filepath.Join(dir, PathsPlot), real, fake, 30); err != nil {
 		return err
 	}
