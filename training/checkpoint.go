@@ -26,10 +26,10 @@ const (
 // Checkpoint is a trained model with everything needed to resume its training or to
 // sample from it in the data's own units.
 type Checkpoint struct {
-	Config    Config
-	Params    map[string][]float32
-	Norm      dataset.Normalization
-	Channels  []string
+	Config   Config
+	Params   map[string][]float32
+	Norm     dataset.Normalization
+	Channels []string
 	// Times are the observation times in the data's own unit; TimeMap maps them to the
 	// model's (TimeMap.ToModel(Times) are the times the model was built for).
 	Times     []float64
