@@ -131,14 +131,16 @@ func TimeMapOf(times []float64) TimeMap {
 	return TimeMap{Offset: times[0], Scale: (times[T-1] - times[0]) / float64(T-1)}
 }
 
-// snapTolerance is how close to a whole number a model time must be to become it: the
-// decimal digits of a CSV's times (0.1 years written as 0.1) are rounded, and without
-// it the same grid written in months and in years would give a model times differing
-// in the last bits, and so not quite the same model.
-const snapTolerance = 1e-9
+// snapTolerance is how close to a whole number a model time must be to become it: a
+// millionth of a step. The decimal digits of a CSV's times are rounded (a tenth of a
+// year written 0.1, a month 0.0833333), and without it the same grid written in months
+// and in years would give the model times differing in the last digits, so not quite
+// the same model, and a spacing a hair under 1 that splits every other interval into
+// two solver steps.
+const snapTolerance = 1e-6
 
 // ToModel maps times in the data's unit to the model's, in a fresh slice; a result
-// within 1e-9 of a whole number is that number.
+// within 1e-6 of a whole number is that number.
 func (m TimeMap) ToModel(times []float64) []float64 {
 	out := make([]float64, len(times))
 	for i, t := range times {

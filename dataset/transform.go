@@ -13,7 +13,7 @@ import (
 // unbounded and generated values map back into the channel's range. The one kind is
 // "log": x ↦ log(x + Offset), inverted by y ↦ exp(y) − Offset, for a positive or
 // heavy-tailed channel (prices, volumes, concentrations); generated values are then
-// always above −Offset. Offset 0 is the plain logarithm; a channel with zero readings
+// never below −Offset (above it but where exp underflows). Offset 0 is the plain logarithm; a channel with zero readings
 // (a concentration of 0) needs an Offset > 0, say its smallest step of measurement.
 type Transform struct {
 	Kind    string  `json:"kind"`

@@ -66,24 +66,26 @@ func LoadData(cfg Config) (*Data, error) {
 		train, test = dataset.Split(all, 0.8, seed^0x5eed)
 	}
 	// Transformed before the interpolation, so that a missing reading is filled in the
-	// space the model works in (a log channel geometrically).
+	// space the model works in (a log channel geometrically), and while the times are
+	// the data's, which a refusal names.
 	for _, p := range []*dataset.Paths{train, test} {
 		if err := cfg.Transforms.Apply(p); err != nil {
 			return nil, err
 		}
 	}
+	// The models see time in a unit of their own, so that the data's unit (months,
+	// years, seconds) does not change the model; the map is the identity on 0…T−1
+	// (OU, air quality). Mapped before the interpolation, so that it weighs the
+	// readings alike in every unit.
+	times := slices.Clone(train.Times)
+	tm := modelTimeMap(times)
+	train.Times = tm.ToModel(times)
+	test.Times = tm.ToModel(test.Times)
 	for _, p := range []*dataset.Paths{train, test} {
 		if err := dataset.FillLinear(p); err != nil {
 			return nil, fmt.Errorf("interpolating missing readings: %w", err)
 		}
 	}
-	// The models see time in a unit of their own, so that the data's unit (months,
-	// years, seconds) does not change the model; the map is the identity on 0…T−1
-	// (OU, air quality).
-	times := slices.Clone(train.Times)
-	tm := modelTimeMap(times)
-	train.Times = tm.ToModel(times)
-	test.Times = tm.ToModel(test.Times)
 	// The OU set is normalised like the torchsde SDE-GAN example, with the mean and
 	// standard deviation of the initial values, so that the paths' growth over time
 	// stays in the data; every other set per channel over all times.

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gosde/gosde/dataset"
 	"github.com/gosde/gosde/gan"
 	"github.com/gosde/gosde/training"
 	"github.com/schollz/progressbar/v3"
@@ -24,6 +25,7 @@ func newTrainCommand() *cobra.Command {
 		out, resume  string
 		batch, width int
 		lr           float64
+		logs         []string
 		maxTime      time.Duration
 	)
 	cmd := &cobra.Command{
@@ -49,6 +51,13 @@ it, bit-identically to a run that was never interrupted.`,
 			}
 			cfg.GAN.Steps = cfg.Steps
 			cfg.MaxSeconds = maxTime.Seconds()
+			if cmd.Flags().Changed("log") {
+				ts, err := dataset.ParseLog(logs)
+				if err != nil {
+					return err
+				}
+				cfg.Transforms = ts
+			}
 			if cfg.GAN.DiscSteps < 1 {
 				return fmt.Errorf("--disc-steps must be at least 1 (discriminator updates per generator update), got %d", cfg.GAN.DiscSteps)
 			}
@@ -109,6 +118,7 @@ it, bit-identically to a run that was never interrupted.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.Model, "model", cfg.Model, "model to train: sde-gan, sde-sigker (the SDE-GAN's generator trained by a signature-kernel score, no discriminator) or latent-sde")
 	f.StringVar(&cfg.Data, "data", cfg.Data, "data: ou, air-quality, a CSV file, or a directory of the Beijing CSVs")
+	f.StringSliceVar(&logs, "log", nil, "channels the model sees on a log scale (positive or heavy-tailed data; samples come back in the data's units, never below −OFFSET): NAME for log(x), NAME=OFFSET for log(x + OFFSET) where a channel has zeros; comma-separated")
 	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "training steps")
 	f.IntVar(&batch, "batch", cfg.GAN.Batch, "paths per step (default 256; 64 generated and 64 real for sde-sigker)")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the data, the initialisation and all noise")
