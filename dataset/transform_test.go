@@ -170,7 +170,26 @@ func TestTimeMap(t *testing.T) {
 	if got := TimeMapOf([]float64{2, 2.5, 4, 8}).ToModel([]float64{2, 2.5, 4, 8}); !slices.Equal(got, []float64{0, 0.25, 1, 3}) {
 		t.Errorf("uneven grid: %v", got)
 	}
-	for _, bad := range []TimeMap{{0, 0}, {0, -1}, {math.NaN(), 1}, {0, math.Inf(1)}} {
+	// Compressed onto a shorter horizon, the grid's k-th step is k·Step in every unit.
+	for name, ts := range map[string][]float64{"months": months, "years": years, "seconds": secs} {
+		tm := TimeMapOnto(ts, 23)
+		got := tm.ToModel(ts)
+		for k, v := range got {
+			if v != float64(k)*(23.0/119) {
+				t.Fatalf("%s onto [0, 23]: time %d is %v, want %v", name, k, v, float64(k)*(23.0/119))
+			}
+		}
+		if math.Abs(got[119]-23) > 1e-14 {
+			t.Errorf("%s: last time %v, want 23", name, got[119])
+		}
+		back := tm.ToData(got)
+		for i := range ts {
+			if math.Abs(back[i]-ts[i]) > 1e-9*math.Max(1, math.Abs(ts[i])) {
+				t.Fatalf("%s onto [0, 23]: time %d back as %v, was %v", name, i, back[i], ts[i])
+			}
+		}
+	}
+	for _, bad := range []TimeMap{{0, 0, 1}, {0, -1, 1}, {math.NaN(), 1, 1}, {0, math.Inf(1), 1}, {0, 1, 0}, {0, 1, math.NaN()}} {
 		if bad.Check() == nil {
 			t.Errorf("%+v accepted", bad)
 		}

@@ -16,21 +16,21 @@ import (
 	"github.com/gosde/gosde/dataset"
 )
 
-// writeSeries writes 40 series of 12 times in long CSV, channels price (positive,
+// writeSeries writes 40 series of T times in long CSV, channels price (positive,
 // spanning two decades) and r (signed), with about 3% of the cells blank, the time of
 // step k written by at(k). zero puts a reading of 0 into price.
-func writeSeries(t *testing.T, at func(k int) string, zero bool) string {
+func writeSeries(t *testing.T, T int, at func(k int) string, zero bool) string {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(5, 6))
 	var b strings.Builder
 	b.WriteString("series,t,price,r\n")
 	for n := 0; n < 40; n++ {
 		lp := rng.NormFloat64()
-		for k := 0; k < 12; k++ {
+		for k := 0; k < T; k++ {
 			lp += 0.3 * rng.NormFloat64()
 			price := strconv.FormatFloat(10*math.Exp(lp), 'g', -1, 64)
 			r := strconv.FormatFloat(rng.NormFloat64(), 'g', -1, 64)
-			if k > 0 && k < 11 && rng.Float64() < 0.03 {
+			if k > 0 && k < T-1 && rng.Float64() < 0.03 {
 				price = ""
 			}
 			if zero && n == 7 && k == 3 {
@@ -46,9 +46,11 @@ func writeSeries(t *testing.T, at func(k int) string, zero bool) string {
 	return path
 }
 
-// The same data with its times in hours, in days (decimals, as a CSV holds them) and in
-// seconds from an epoch trains to the same model: the same metrics, test loss and
-// checkpoint, whatever the model; the checkpoint and the samples keep the data's times.
+// The same data with its times in hours, in days (decimals, as a CSV holds them), in
+// minutes and in seconds from an epoch trains to the same model: the same metrics, test
+// loss and checkpoint, whatever the model; the checkpoint and the samples keep the
+// data's times. The latent SDE's 30 times are longer than its horizon of 23 and are
+// compressed onto it.
 func TestSameModelInAnyTimeUnit(t *testing.T) {
 	units := []struct {
 		name string
@@ -63,10 +65,18 @@ func TestSameModelInAnyTimeUnit(t *testing.T) {
 		t.Run(model, func(t *testing.T) {
 			var first *Result
 			var firstParams map[string][]float32
+			T := 12
+			if model == "latent-sde" {
+				T = 30
+			}
+			wantModel := make([]float64, T)
+			for k := range wantModel {
+				wantModel[k] = float64(k) * min(1, maxHorizon[model]/float64(T-1))
+			}
 			for _, u := range units {
 				cfg := tiny()
 				cfg.Model, cfg.Steps = model, 3
-				cfg.Data = writeSeries(t, u.at, false)
+				cfg.Data = writeSeries(t, T, u.at, false)
 				dir := t.TempDir()
 				res, err := Run(context.Background(), cfg, dir, false, nil)
 				if err != nil {
@@ -76,14 +86,14 @@ func TestSameModelInAnyTimeUnit(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := make([]float64, 12)
+				want := make([]float64, T)
 				for k := range want {
 					want[k], _ = strconv.ParseFloat(u.at(k), 64)
 				}
 				if !slices.Equal(ck.Times, want) {
 					t.Errorf("%s: checkpoint times %v, want the data's %v", u.name, ck.Times, want)
 				}
-				if got := ck.TimeMap.ToModel(ck.Times); !slices.Equal(got, []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}) {
+				if got := ck.TimeMap.ToModel(ck.Times); !slices.Equal(got, wantModel) {
 					t.Errorf("%s: model times %v", u.name, got)
 				}
 				p, err := ck.Sample(5, 1)
@@ -124,7 +134,7 @@ func TestLogTransformThroughTheCheckpoint(t *testing.T) {
 		t.Run(model, func(t *testing.T) {
 			cfg := tiny()
 			cfg.Model, cfg.Steps = model, 4
-			cfg.Data = writeSeries(t, strconv.Itoa, false)
+			cfg.Data = writeSeries(t, 12, strconv.Itoa, false)
 			cfg.Transforms = dataset.Transforms{{Kind: "log", Channel: "price"}}
 			dir := t.TempDir()
 			if _, err := Run(context.Background(), cfg, dir, false, nil); err != nil {
@@ -187,7 +197,7 @@ func TestLogTransformThroughTheCheckpoint(t *testing.T) {
 }
 
 func TestLogTransformRefusals(t *testing.T) {
-	zero := writeSeries(t, strconv.Itoa, true)
+	zero := writeSeries(t, 12, strconv.Itoa, true)
 	for _, c := range []struct {
 		name string
 		ts   dataset.Transforms
@@ -228,7 +238,7 @@ func TestLogTransformRefusals(t *testing.T) {
 func TestCheckpointTimeMap(t *testing.T) {
 	cfg := tiny()
 	cfg.Steps = 1
-	cfg.Data = writeSeries(t, func(k int) string { return strconv.Itoa(100 + 5*k) }, false)
+	cfg.Data = writeSeries(t, 12, func(k int) string { return strconv.Itoa(100 + 5*k) }, false)
 	dir := t.TempDir()
 	if _, err := Run(context.Background(), cfg, dir, false, nil); err != nil {
 		t.Fatal(err)
@@ -238,8 +248,8 @@ func TestCheckpointTimeMap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ck.TimeMap != (dataset.TimeMap{Offset: 100, Scale: 5}) {
-		t.Fatalf("time map %+v, want offset 100, scale 5", ck.TimeMap)
+	if ck.TimeMap != (dataset.TimeMap{Offset: 100, Scale: 5, Step: 1}) {
+		t.Fatalf("time map %+v, want offset 100, scale 5, step 1", ck.TimeMap)
 	}
 	f, err := checkpoint.Load(path)
 	if err != nil {
@@ -253,7 +263,7 @@ func TestCheckpointTimeMap(t *testing.T) {
 	if ck, err := Load(old); err != nil || ck.TimeMap != dataset.IdentityTimeMap {
 		t.Fatalf("checkpoint without a time map: %+v, %v", ck.TimeMap, err)
 	}
-	f.Metadata[metaTimeMap] = `{"offset":0,"scale":0}`
+	f.Metadata[metaTimeMap] = `{"offset":0,"scale":0,"step":1}`
 	if err := checkpoint.Save(old, f); err != nil {
 		t.Fatal(err)
 	}
