@@ -118,11 +118,11 @@ func refusal(tr Transform, v, t float64) error {
 		return fmt.Errorf("channel %q has the reading %v (at time %v), which has no logarithm: "+
 			"give the channel an offset, --log %s=OFFSET, to take log(%s + OFFSET) with OFFSET > %v "+
 			"(for a zero reading, e.g. the channel's smallest step of measurement), or leave %s out of --log",
-			tr.Channel, v, t, tr.Channel, tr.Channel, -v, tr.Channel)
+			tr.Channel, v, t, tr.Channel, tr.Channel, 0-v, tr.Channel)
 	}
 	return fmt.Errorf("channel %q has the reading %v (at time %v), at or below −%v, so log(%s + %v) is undefined: "+
 		"give a larger offset, --log %s=OFFSET with OFFSET > %v, or leave %s out of --log",
-		tr.Channel, v, t, tr.Offset, tr.Channel, tr.Offset, tr.Channel, -v, tr.Channel)
+		tr.Channel, v, t, tr.Offset, tr.Channel, tr.Offset, tr.Channel, 0-v, tr.Channel)
 }
 
 // Invert maps p's values back to the data's own units in place (the inverse of Apply;

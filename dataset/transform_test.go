@@ -71,7 +71,7 @@ func TestTransformsRefuse(t *testing.T) {
 		ts   Transforms
 		want []string
 	}{
-		{"zero without offset", Transforms{{Kind: "log", Channel: "volume"}}, []string{`"volume"`, "reading 0", "--log volume=OFFSET"}},
+		{"zero without offset", Transforms{{Kind: "log", Channel: "volume"}}, []string{`"volume"`, "reading 0", "--log volume=OFFSET", "OFFSET > 0 "}},
 		{"negative", Transforms{{Kind: "log", Channel: "r", Offset: 0.1}}, []string{`"r"`, "reading -0.5", "--log r=OFFSET", "OFFSET > 0.5"}},
 		{"unknown channel", Transforms{{Kind: "log", Channel: "Close"}}, []string{`"Close"`, "price, volume, r"}},
 		{"twice", Transforms{{Kind: "log", Channel: "price"}, {Kind: "log", Channel: "price", Offset: 1}}, []string{"twice"}},

@@ -139,7 +139,7 @@ it, bit-identically to a run that was never interrupted.`,
 	f.DurationVar(&maxTime, "max-time", 0, "stop training after this much time (e.g. 5m), for comparisons at equal wall-clock time")
 	f.StringVar(&cfg.Method, "method", cfg.Method, "latent SDE solver: reversible-heun, midpoint, heun or euler")
 	f.StringVar(&cfg.Adjoint, "adjoint", cfg.Adjoint, "latent SDE gradients: reversible (reversible-heun only), continuous (midpoint only) or backprop")
-	f.Float64Var(&cfg.Latent.Dt, "dt", cfg.Latent.Dt, "latent SDE: the solver's largest step (0: the smallest spacing of the observation times)")
+	f.Float64Var(&cfg.Latent.Dt, "dt", cfg.Latent.Dt, "latent SDE: the solver's largest step in the model's time unit, where a step of the data's grid is 1 (on a series of more than 24 times, 23/(times−1)); 0: the grid's smallest spacing")
 	f.Float64Var(&cfg.ReconstructionWarn, "reconstruction-warn", cfg.ReconstructionWarn,
 		"warn (once) when the reversible adjoint's reconstruction error exceeds this, in normalised units (0: never)")
 	f.Float64Var(&lr, "lr", cfg.Latent.LR, fmt.Sprintf("Adam's learning rate: latent SDE (default %g) and sde-sigker (default %g); the SDE-GAN takes --lr-gen and --lr-disc", cfg.Latent.LR, cfg.GAN.SigKer.LR))
