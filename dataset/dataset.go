@@ -14,8 +14,8 @@
 // path; no series is ever dropped), Fit a Normalization on the training part and Apply
 // it to every part, Invert it on generated samples; a Sampler draws the minibatches,
 // or MinibatchIndices draws a step's batch from that step's own seed.
-// Times stay in the data's own units throughout; Paths.ScaledTimes maps them to
-// [0, T−1] for a solver that wants unit steps.
+// Times stay in the data's own units in Paths; a TimeMap (TimeMapOf, Paths.ScaledTimes)
+// maps them to [0, T−1], the unit a model sees, and back.
 package dataset
 
 import (
@@ -100,22 +100,88 @@ func (p *Paths) Clone() *Paths {
 }
 
 // ScaledTimes returns the Times mapped affinely onto [0, T−1] (first time to 0, last
-// to T−1), a fresh slice; Times itself stays in the data's own units. A solver that
-// wants unit steps on a uniform grid uses these: on a uniform grid they are exactly
-// 0, 1, …, T−1 (the OU and air-quality sets already have Times 0…T−1, so for them
-// it is the identity). With a single time it returns [0].
+// to T−1) by TimeMapOf(Times), a fresh slice; Times itself stays in the data's own
+// units. On a uniform grid they are exactly 0, 1, …, T−1 (the OU and air-quality sets
+// already have Times 0…T−1, so for them it is the identity). With a single time it
+// returns [0].
 func (p *Paths) ScaledTimes() []float64 {
-	T := len(p.Times)
-	out := make([]float64, T)
-	if T < 2 {
-		return out
+	return TimeMapOf(p.Times).ToModel(p.Times)
+}
+
+// TimeMap is the affine map between the data's own time unit and the unit a model
+// sees: data time = Offset + Scale·(model time / Step). Scale is the data's time per
+// step of its grid, Step the model's (1: unit steps). It keeps a model independent of
+// the unit the data's times were written in (months, years, seconds).
+type TimeMap struct {
+	Offset float64 `json:"offset"`
+	Scale  float64 `json:"scale"`
+	Step   float64 `json:"step"`
+}
+
+// IdentityTimeMap leaves times as they are.
+var IdentityTimeMap = TimeMap{Offset: 0, Scale: 1, Step: 1}
+
+// TimeMapOf is the map that takes times (strictly increasing) onto [0, T−1]: the first
+// to 0, the last to T−1, so that a uniform grid has unit steps. With fewer than two
+// times it only shifts the first to 0.
+func TimeMapOf(times []float64) TimeMap {
+	return TimeMapOnto(times, float64(len(times)-1))
+}
+
+// TimeMapOnto is the map that takes times (strictly increasing) onto [0, horizon]
+// (horizon > 0): the first to 0, the last to horizon (to rounding). With fewer than two times it only
+// shifts the first to 0.
+func TimeMapOnto(times []float64, horizon float64) TimeMap {
+	T := len(times)
+	switch T {
+	case 0:
+		return IdentityTimeMap
+	case 1:
+		return TimeMap{Offset: times[0], Scale: 1, Step: 1}
 	}
-	t0, span := p.Times[0], p.Times[T-1]-p.Times[0]
-	for i, t := range p.Times {
-		out[i] = (t - t0) / span * float64(T-1)
+	steps := float64(T - 1)
+	return TimeMap{Offset: times[0], Scale: (times[T-1] - times[0]) / steps, Step: horizon / steps}
+}
+
+// snapTolerance is how close to a whole number of grid steps a time must be to become
+// it: a millionth of a step. The decimal digits of a CSV's times are rounded (a tenth
+// of a year written 0.1, a month 0.0833333), and without it the same grid written in
+// months and in years would give the model times differing in the last digits, so not
+// quite the same model, and a spacing a hair under the step that splits every other
+// interval into two solver steps.
+const snapTolerance = 1e-6
+
+// ToModel maps times in the data's unit to the model's, in a fresh slice: a time within
+// a millionth of a step of the grid's k-th step is exactly k·Step, so a uniform grid
+// gives the same model times in every unit.
+func (m TimeMap) ToModel(times []float64) []float64 {
+	out := make([]float64, len(times))
+	for i, t := range times {
+		v := (t - m.Offset) / m.Scale
+		if r := math.Round(v); math.Abs(v-r) <= snapTolerance {
+			v = r
+		}
+		out[i] = v * m.Step
 	}
-	out[T-1] = float64(T - 1)
 	return out
+}
+
+// ToData maps times in the model's unit back to the data's, in a fresh slice.
+func (m TimeMap) ToData(times []float64) []float64 {
+	out := make([]float64, len(times))
+	for i, t := range times {
+		out[i] = m.Offset + m.Scale*(t/m.Step)
+	}
+	return out
+}
+
+// Check reports a map that cannot be inverted or is not finite.
+func (m TimeMap) Check() error {
+	ok := func(x float64) bool { return x > 0 && !math.IsInf(x, 0) }
+	if math.IsNaN(m.Offset) || math.IsInf(m.Offset, 0) || !ok(m.Scale) || !ok(m.Step) {
+		return fmt.Errorf("dataset: time map offset %v, scale %v, step %v: want a finite offset and finite scale and step > 0", m.Offset, m.Scale, m.Step)
+	}
+	return nil
 }
 
 // Fits reports whether p can be fed to a model made for the given observation times and

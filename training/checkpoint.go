@@ -18,6 +18,7 @@ const (
 	metaNorm      = "gosde.normalization"
 	metaChannels  = "gosde.channels"
 	metaTimes     = "gosde.times"
+	metaTimeMap   = "gosde.time_map"
 	metaHistory   = "gosde.history"
 	metaUntrained = "gosde.untrained_metrics"
 )
@@ -25,11 +26,14 @@ const (
 // Checkpoint is a trained model with everything needed to resume its training or to
 // sample from it in the data's own units.
 type Checkpoint struct {
-	Config    Config
-	Params    map[string][]float32
-	Norm      dataset.Normalization
-	Channels  []string
+	Config   Config
+	Params   map[string][]float32
+	Norm     dataset.Normalization
+	Channels []string
+	// Times are the observation times in the data's own unit; TimeMap maps them to the
+	// model's (TimeMap.ToModel(Times) are the times the model was built for).
 	Times     []float64
+	TimeMap   dataset.TimeMap
 	History   history
 	Untrained *metrics.Report
 	// Engine computes Sample and Evaluate (opened with host.Open); nil selects the
@@ -38,8 +42,9 @@ type Checkpoint struct {
 }
 
 // Save writes the model's parameters, optimiser state and averages as float32 tensors
-// (loadable with safetensors.numpy.load_file) with the run's configuration, the data's
-// normalisation, channel names and times in the metadata, atomically.
+// (loadable with safetensors.numpy.load_file) with the run's configuration (which holds
+// the transforms), the data's normalisation, channel names, times (in the data's unit)
+// and the map of those times to the model's in the metadata, atomically.
 func Save(path string, model model, cfg Config, data *Data, hist history, untrained *metrics.Report) error {
 	// A model training on a device keeps its state there; a failed copy must fail the
 	// save, not write a stale state under the current step.
@@ -54,7 +59,7 @@ func Save(path string, model model, cfg Config, data *Data, hist history, untrai
 		f.Tensors[name] = checkpoint.Tensor{Shape: shapes[name], F32: v}
 	}
 	for key, v := range map[string]any{metaConfig: cfg, metaNorm: data.Norm, metaChannels: data.Train.Channels,
-		metaTimes: data.Train.Times, metaHistory: hist, metaUntrained: untrained} {
+		metaTimes: data.Times, metaTimeMap: data.Time, metaHistory: hist, metaUntrained: untrained} {
 		b, err := json.Marshal(v)
 		if err != nil {
 			return err
@@ -73,7 +78,16 @@ func Load(path string) (*Checkpoint, error) {
 	if m := f.Metadata[metaModel]; !slices.Contains(Models, m) {
 		return nil, fmt.Errorf("%s is not a gosde checkpoint (model %q; gosde writes %v)", path, m, Models)
 	}
-	ck := &Checkpoint{Params: map[string][]float32{}}
+	ck := &Checkpoint{Params: map[string][]float32{}, TimeMap: dataset.IdentityTimeMap}
+	// Checkpoints written before the time map fed the models the data's own times.
+	if s, ok := f.Metadata[metaTimeMap]; ok {
+		if err := json.Unmarshal([]byte(s), &ck.TimeMap); err != nil {
+			return nil, fmt.Errorf("%s: metadata %q: %w", path, metaTimeMap, err)
+		}
+		if err := ck.TimeMap.Check(); err != nil {
+			return nil, fmt.Errorf("%s: metadata %q: %w", path, metaTimeMap, err)
+		}
+	}
 	for key, dst := range map[string]any{metaConfig: &ck.Config, metaNorm: &ck.Norm, metaChannels: &ck.Channels,
 		metaTimes: &ck.Times, metaHistory: &ck.History, metaUntrained: &ck.Untrained} {
 		s, ok := f.Metadata[key]
@@ -93,6 +107,9 @@ func Load(path string) (*Checkpoint, error) {
 	if len(ck.Norm.Mean) != len(ck.Channels) || len(ck.Norm.Std) != len(ck.Channels) {
 		return nil, fmt.Errorf("%s: normalisation of %d channels for %d channel names", path, len(ck.Norm.Mean), len(ck.Channels))
 	}
+	if err := ck.Config.Transforms.Check(ck.Channels); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	return ck, nil
 }
 
@@ -100,7 +117,7 @@ func Load(path string) (*Checkpoint, error) {
 // when done.
 func (ck *Checkpoint) Model() (model, error) {
 	cfg := ck.Config
-	m, err := newModel(&cfg, len(ck.Channels), ck.Times, ck.Engine)
+	m, err := newModel(&cfg, len(ck.Channels), ck.TimeMap.ToModel(ck.Times), ck.Engine)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint configuration: %w", err)
 	}
@@ -112,7 +129,8 @@ func (ck *Checkpoint) Model() (model, error) {
 }
 
 // Sample generates n paths from the checkpoint's model (its weight average once
-// averaging has begun) in the data's own units, with the data's channel names.
+// averaging has begun) in the data's own units and at the data's own times, with the
+// data's channel names.
 func (ck *Checkpoint) Sample(n int, seed uint64) (*dataset.Paths, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("number of paths must be at least 1, got %d", n)
@@ -127,15 +145,18 @@ func (ck *Checkpoint) Sample(n int, seed uint64) (*dataset.Paths, error) {
 		return nil, err
 	}
 	p.Channels = append([]string(nil), ck.Channels...)
-	ck.Norm.Invert(p)
+	if err := toDataUnits(p, ck.Norm, ck.Config.Transforms, ck.Times); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
 // Evaluate compares n generated paths with the held-out part of the data set spec (in
-// normalised units of the checkpoint's data) and returns the metrics, measured as Run
-// measures the trained model (EvalDraws draws, sample and metric seeds derived from
-// seed): with the run's own data, EvalPaths and Seed it gives the report Run gave. A
-// CSV file is read and split as the run read its own (Config.CSV).
+// the model's units: the checkpoint's transforms and normalisation, the model's time)
+// and returns the metrics, measured as Run measures the trained model (EvalDraws
+// draws, sample and metric seeds derived from seed): with the run's own data,
+// EvalPaths and Seed it gives the report Run gave. A CSV file is read and split as the
+// run read its own (Config.CSV).
 func (ck *Checkpoint) Evaluate(spec string, n int, seed uint64) (metrics.Report, error) {
 	if n < metrics.MinPaths {
 		return metrics.Report{}, fmt.Errorf("number of generated paths must be at least %d, got %d", metrics.MinPaths, n)

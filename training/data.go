@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/gosde/gosde/dataset"
@@ -13,12 +14,18 @@ import (
 // ouPaths is the size of the built-in OU data set (the torchsde example's).
 const ouPaths = 8192
 
-// Data is a training set and a held-out test set, both normalised with the
-// training set's statistics and with missing readings interpolated.
+// Data is a training set and a held-out test set, as the models see them: channels
+// transformed (Transforms), missing readings interpolated, values normalised with the
+// training set's statistics (Norm), times in the model's unit (Time).
 type Data struct {
 	Train, Test *dataset.Paths
 	Norm        dataset.Normalization
-	Name        string
+	Transforms  dataset.Transforms
+	// Time maps the data's own times to the model's: Train.Times = Time.ToModel(Times).
+	Time dataset.TimeMap
+	// Times are the observation times in the data's own unit.
+	Times []float64
+	Name  string
 	// Notes tell the user what was decided on reading the data: how dates became
 	// times, series aligned, windows cut, how the test set was split off.
 	Notes []string
@@ -109,7 +116,8 @@ func strip(err error) error {
 // (seeded by cfg.Seed); windows cut from longer series, or series aligned from
 // absolute time, by time (dataset.SplitBlocks: the last fifth of each series' windows
 // is held out, those straddling the boundary dropped), so that no test window overlaps
-// a training window; air quality by station.
+// a training window; air quality by station. It applies cfg.Transforms and maps the
+// times to the model's unit.
 func LoadData(cfg Config) (*Data, error) {
 	spec, seed := cfg.Data, cfg.Seed
 	var train, test *dataset.Paths
@@ -160,6 +168,22 @@ func LoadData(cfg Config) (*Data, error) {
 			return nil, err
 		}
 	}
+	// Transformed before the interpolation, so that a missing reading is filled in the
+	// space the model works in (a log channel geometrically), and while the times are
+	// the data's, which a refusal names.
+	for _, p := range []*dataset.Paths{train, test} {
+		if err := cfg.Transforms.Apply(p); err != nil {
+			return nil, err
+		}
+	}
+	// The models see time in a unit of their own, so that the data's unit (months,
+	// years, seconds) does not change the model; the map is the identity on OU's and
+	// air quality's 0…T−1. Mapped before the interpolation, so that it weighs the
+	// readings alike in every unit.
+	times := slices.Clone(train.Times)
+	tm := modelTimeMap(cfg.Model, times)
+	train.Times = tm.ToModel(times)
+	test.Times = tm.ToModel(test.Times)
 	for _, p := range []*dataset.Paths{train, test} {
 		if err := dataset.FillLinear(p); err != nil {
 			return nil, fmt.Errorf("interpolating missing readings: %w", err)
@@ -178,7 +202,7 @@ func LoadData(cfg Config) (*Data, error) {
 	}
 	norm.Apply(train)
 	norm.Apply(test)
-	return &Data{Train: train, Test: test, Norm: norm, Name: spec, Notes: notes}, nil
+	return &Data{Train: train, Test: test, Norm: norm, Transforms: cfg.Transforms, Time: tm, Times: times, Name: spec, Notes: notes}, nil
 }
 
 // minTestPaths is the fewest held-out paths the metrics accept (their real-vs-real
@@ -215,4 +239,45 @@ func splitCSV(spec string, all *dataset.CSVData, seed uint64, notes []string) (t
 		note += fmt.Sprintf(", %d overlapping both left out", dropped)
 	}
 	return train, test, append(notes, note), nil
+}
+
+// maxHorizon is, per model, the longest span of time a model sees. Up to it the models
+// see the data's grid with unit steps (0…T−1); a longer series is compressed onto
+// [0, maxHorizon]. An untrained neural SDE's paths grow about as exp(L·horizon), L its
+// networks' Lipschitz constant: the latent SDE's prior, sampled at initialisation,
+// reaches 14–189 normalised units over 23 unit steps, 54–2.4e5 over 63 and 2.8e3–6.5e10
+// over 119 (four seeds), and monthly sunspot windows of 120 months diverged at step 1
+// over 0…119 but trained over 0…23. The horizons are those the models' defaults were
+// chosen on: the SDE-GAN's OU set (0…63, the torchsde example) and the latent SDE's air
+// quality (one day, 0…23); both sets keep their own times.
+var maxHorizon = map[string]float64{"sde-gan": 63, "sde-sigker": 63, "latent-sde": 23}
+
+// modelTimeMap is the map from the data's times to the unit model sees: the grid's
+// steps as unit steps, compressed onto [0, maxHorizon[model]] for a longer series.
+func modelTimeMap(model string, times []float64) dataset.TimeMap {
+	h := float64(len(times) - 1)
+	if m, ok := maxHorizon[model]; ok && h > m {
+		h = m
+	}
+	return dataset.TimeMapOnto(times, h)
+}
+
+// toDataUnits maps paths in the model's units (normalised, transformed, model time)
+// back to the data's own, in place.
+func (d *Data) toDataUnits(p *dataset.Paths) error {
+	return toDataUnits(p, d.Norm, d.Transforms, d.Times)
+}
+
+// toDataUnits inverts the normalisation, then the transforms, and puts the data's own
+// times in place of the model's.
+func toDataUnits(p *dataset.Paths, norm dataset.Normalization, ts dataset.Transforms, times []float64) error {
+	if len(times) != p.T() {
+		return fmt.Errorf("paths of %d times for a model of %d", p.T(), len(times))
+	}
+	norm.Invert(p)
+	if err := ts.Invert(p); err != nil {
+		return err
+	}
+	p.Times = slices.Clone(times)
+	return nil
 }

@@ -40,6 +40,9 @@ const (
 type Config struct {
 	Model string `json:"model"`
 	Data  string `json:"data"`
+	// Transforms change channels of the data before the normalisation (log of a
+	// positive channel); samples, plots and eval come back in the data's own units.
+	Transforms dataset.Transforms `json:"transforms,omitempty"`
 	// Steps is the total number of training steps (a resumed run continues to it).
 	Steps int    `json:"steps"`
 	Seed  uint64 `json:"seed"`
@@ -98,6 +101,9 @@ func (c Config) Check() error {
 		}
 	}
 	if err := checkDevice(c.Model, c.Device, c.Method, c.Adjoint); err != nil {
+		return err
+	}
+	if err := c.Transforms.Check(nil); err != nil {
 		return err
 	}
 	switch {
@@ -460,12 +466,15 @@ func evaluate(model model, data *Data, n int, seed uint64, averaged bool, draws 
 	return rep, fakes[0], err
 }
 
-// drawPlots draws the generated paths fake (normalised units; changed in place) against
-// the test set, in the data's own units, and the training curves.
+// drawPlots draws the generated paths fake (the model's units; changed in place)
+// against the test set, in the data's own units, and the training curves.
 func drawPlots(dir string, fake *dataset.Paths, data *Data, cfg Config, hist history) error {
 	real := data.Test.Clone()
-	data.Norm.Invert(real)
-	data.Norm.Invert(fake)
+	for _, p := range []*dataset.Paths{real, fake} {
+		if err := data.toDataUnits(p); err != nil {
+			return err
+		}
+	}
 	u := unitsOf(cfg.Data)
 	if err := plots.Paths(filepath.Join(dir, PathsPlot), real, fake, 30, u); err != nil {
 		return err

@@ -8,9 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gosde/gosde/dataset"
 	"github.com/gosde/gosde/gan"
 	"github.com/gosde/gosde/host"
 	"github.com/gosde/gosde/training"
@@ -64,6 +66,9 @@ func TestBadInvocationsAreErrors(t *testing.T) {
 		{[]string{"train", "--data", "TMP/x.csv", "--stride", "3"}, "--stride needs --window"},
 		{[]string{"train", "--data", "TMP/x.csv", "--time-format", "dd/mm/yyyy"}, "--time-format"},
 		{[]string{"train", "--steps", "abc"}, "invalid argument"},
+		{[]string{"train", "--log", "y=-1", "--out", "TMP"}, "--log"},
+		{[]string{"train", "--log", "=1", "--out", "TMP"}, "no channel name"},
+		{[]string{"train", "--log", "Close", "--out", "TMP"}, "the channels are y"},
 		{[]string{"sample"}, "required"},
 		{[]string{"sample", "--checkpoint", "/no/such", "--out", "TMP/x.csv"}, "no such file"},
 		{[]string{"eval", "--checkpoint", "/no/such"}, "no such file"},
@@ -321,7 +326,10 @@ func TestModelDefaultsAndLR(t *testing.T) {
 		{[]string{"--model", "sde-sigker"}, d.Batch, d.Steps, func(c training.Config) bool { return c.GAN.SigKer.LR == d.SigKer.LR }},
 		{[]string{"--model", "sde-sigker", "--batch", "32", "--steps", "10", "--lr", "0.01"}, 32, 10, func(c training.Config) bool { return c.GAN.SigKer.LR == 0.01 }},
 		{[]string{"--model", "latent-sde", "--lr", "0.002"}, 256, 2000, func(c training.Config) bool { return c.Latent.LR == 0.002 }},
-		{[]string{}, 256, 2000, func(c training.Config) bool { return c.GAN.GenLR == 2e-4 }},
+		{[]string{}, 256, 2000, func(c training.Config) bool { return c.GAN.GenLR == 2e-4 && c.Transforms == nil }},
+		{[]string{"--log", "Close,Volume=1", "--log", "High"}, 256, 2000, func(c training.Config) bool {
+			return slices.Equal(c.Transforms, dataset.Transforms{{Kind: "log", Channel: "Close"}, {Kind: "log", Channel: "Volume", Offset: 1}, {Kind: "log", Channel: "High"}})
+		}},
 	}
 	for _, c := range cases {
 		args := append([]string{"train", "--out", t.TempDir()}, c.args...)

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gosde/gosde/dataset"
 	"github.com/gosde/gosde/gan"
 	"github.com/gosde/gosde/training"
 	"github.com/schollz/progressbar/v3"
@@ -24,6 +25,7 @@ func newTrainCommand() *cobra.Command {
 		out, resume  string
 		batch, width int
 		lr           float64
+		logs         []string
 		maxTime      time.Duration
 	)
 	cmd := &cobra.Command{
@@ -49,6 +51,13 @@ it, bit-identically to a run that was never interrupted.`,
 			}
 			cfg.GAN.Steps = cfg.Steps
 			cfg.MaxSeconds = maxTime.Seconds()
+			if cmd.Flags().Changed("log") {
+				ts, err := dataset.ParseLog(logs)
+				if err != nil {
+					return err
+				}
+				cfg.Transforms = ts
+			}
 			if cfg.GAN.DiscSteps < 1 {
 				return fmt.Errorf("--disc-steps must be at least 1 (discriminator updates per generator update), got %d", cfg.GAN.DiscSteps)
 			}
@@ -107,6 +116,7 @@ it, bit-identically to a run that was never interrupted.`,
 	f.BoolVar(&cfg.CSV.NoHeader, "no-header", false, "CSV: the file has no header row; name columns by position, 1, 2, … (--time-col 1)")
 	f.IntVar(&cfg.CSV.Window, "window", 0, "CSV: cut each series into windows of this many points, times relative to each window's start; the test set is the last fifth of each series' windows")
 	f.IntVar(&cfg.CSV.Stride, "stride", 0, "CSV: points from one window's start to the next (default --window: no overlap)")
+	f.StringSliceVar(&logs, "log", nil, "channels the model sees on a log scale (positive or heavy-tailed data; samples come back in the data's units, never below −OFFSET): NAME for log(x), NAME=OFFSET for log(x + OFFSET) where a channel has zeros; comma-separated")
 	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "training steps")
 	f.IntVar(&batch, "batch", cfg.GAN.Batch, "paths per step (default 256; 64 generated and 64 real for sde-sigker)")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the data, the initialisation and all noise")
@@ -127,7 +137,7 @@ it, bit-identically to a run that was never interrupted.`,
 	f.DurationVar(&maxTime, "max-time", 0, "stop training after this much time (e.g. 5m), for comparisons at equal wall-clock time")
 	f.StringVar(&cfg.Method, "method", cfg.Method, "latent SDE solver: reversible-heun, midpoint, heun or euler")
 	f.StringVar(&cfg.Adjoint, "adjoint", cfg.Adjoint, "latent SDE gradients: reversible (reversible-heun only), continuous (midpoint only) or backprop")
-	f.Float64Var(&cfg.Latent.Dt, "dt", cfg.Latent.Dt, "latent SDE: the solver's largest step (0: the smallest spacing of the observation times)")
+	f.Float64Var(&cfg.Latent.Dt, "dt", cfg.Latent.Dt, "latent SDE: the solver's largest step in the model's time unit, where a step of the data's grid is 1 (on a series of more than 24 times, 23/(times−1)); 0: the grid's smallest spacing")
 	f.Float64Var(&cfg.ReconstructionWarn, "reconstruction-warn", cfg.ReconstructionWarn,
 		"warn (once) when the reversible adjoint's reconstruction error exceeds this, in normalised units (0: never)")
 	f.Float64Var(&lr, "lr", cfg.Latent.LR, fmt.Sprintf("Adam's learning rate: latent SDE (default %g) and sde-sigker (default %g); the SDE-GAN takes --lr-gen and --lr-disc", cfg.Latent.LR, cfg.GAN.SigKer.LR))
