@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"math"
+
+	"github.com/gosde/gosde/internal/enumjson"
 )
 
 // Float is the element type of parameters and activations. It is identical to
@@ -42,6 +44,22 @@ func (a Activation) String() string {
 
 // Valid reports whether a is one of the defined activations.
 func (a Activation) Valid() bool { return a >= 0 && int(a) < len(activationNames) }
+
+// MarshalText writes the activation by name (in JSON configurations).
+func (a Activation) MarshalText() ([]byte, error) {
+	if !a.Valid() {
+		return nil, fmt.Errorf("nn: unknown %v", a)
+	}
+	return []byte(a.String()), nil
+}
+
+// UnmarshalJSON reads an activation by name, or by number as older configurations
+// wrote it.
+func (a *Activation) UnmarshalJSON(b []byte) error {
+	i, err := enumjson.Decode(b, "activation", activationNames[:])
+	*a = Activation(i)
+	return err
+}
 
 // ParseActivation returns the activation named s (as printed by String).
 func ParseActivation(s string) (Activation, error) {

@@ -1,8 +1,10 @@
 package solver
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -224,5 +226,33 @@ func TestStrings(t *testing.T) {
 		if a.String() != want {
 			t.Errorf("%d.String() = %q, want %q", int(a), a.String(), want)
 		}
+	}
+}
+
+// TestEnumsInJSON: methods and adjoints are written by name and read back by name or
+// by the numbers older configurations wrote.
+func TestEnumsInJSON(t *testing.T) {
+	for _, m := range []Method{EulerMaruyama, Midpoint, Heun, ReversibleHeun} {
+		b, err := json.Marshal(m)
+		var back, legacy Method
+		if err != nil || string(b) != `"`+m.String()+`"` || json.Unmarshal(b, &back) != nil || back != m ||
+			json.Unmarshal([]byte(strconv.Itoa(int(m))), &legacy) != nil || legacy != m {
+			t.Errorf("%v: marshalled %s (%v), read back %v, legacy %v", m, b, err, back, legacy)
+		}
+	}
+	for _, a := range []Adjoint{Backprop, Reversible, Continuous} {
+		b, err := json.Marshal(a)
+		var back, legacy Adjoint
+		if err != nil || string(b) != `"`+a.String()+`"` || json.Unmarshal(b, &back) != nil || back != a ||
+			json.Unmarshal([]byte(strconv.Itoa(int(a))), &legacy) != nil || legacy != a {
+			t.Errorf("%v: marshalled %s (%v), read back %v, legacy %v", a, b, err, back, legacy)
+		}
+	}
+	if _, err := json.Marshal(Method(9)); err == nil {
+		t.Error("an invalid method marshalled")
+	}
+	var m Method
+	if err := json.Unmarshal([]byte(`"midpoint"`), &m); err == nil {
+		t.Error(`"midpoint" (not the method's name) was read`)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gosde/gosde/brownian"
+	"github.com/gosde/gosde/internal/enumjson"
 )
 
 // Method is a time-stepping scheme.
@@ -43,6 +44,23 @@ func (m Method) String() string {
 
 func (m Method) valid() bool { return m >= EulerMaruyama && m <= ReversibleHeun }
 
+var methodNames = []string{"EulerMaruyama", "Midpoint", "Heun", "ReversibleHeun"}
+
+// MarshalText writes the method by name (in JSON configurations).
+func (m Method) MarshalText() ([]byte, error) {
+	if !m.valid() {
+		return nil, fmt.Errorf("solver: unknown %v", m)
+	}
+	return []byte(m.String()), nil
+}
+
+// UnmarshalJSON reads a method by name, or by number as older configurations wrote it.
+func (m *Method) UnmarshalJSON(b []byte) error {
+	i, err := enumjson.Decode(b, "solver method", methodNames)
+	*m = Method(i)
+	return err
+}
+
 // Adjoint says how Solution.Backward computes gradients.
 type Adjoint int
 
@@ -80,6 +98,23 @@ func (a Adjoint) String() string {
 }
 
 func (a Adjoint) valid() bool { return a >= Backprop && a <= Continuous }
+
+var adjointNames = []string{"Backprop", "Reversible", "Continuous"}
+
+// MarshalText writes the adjoint by name (in JSON configurations).
+func (a Adjoint) MarshalText() ([]byte, error) {
+	if !a.valid() {
+		return nil, fmt.Errorf("solver: unknown %v", a)
+	}
+	return []byte(a.String()), nil
+}
+
+// UnmarshalJSON reads an adjoint by name, or by number as older configurations wrote it.
+func (a *Adjoint) UnmarshalJSON(b []byte) error {
+	i, err := enumjson.Decode(b, "adjoint", adjointNames)
+	*a = Adjoint(i)
+	return err
+}
 
 // Options configure Solve and SolveCDE.
 type Options struct {

@@ -88,6 +88,7 @@ func Load(path string) (*Checkpoint, error) {
 			return nil, fmt.Errorf("%s: metadata %q: %w", path, metaTimeMap, err)
 		}
 	}
+	ck.Config = DefaultConfig() // what the file leaves out (the other model's settings)
 	for key, dst := range map[string]any{metaConfig: &ck.Config, metaNorm: &ck.Norm, metaChannels: &ck.Channels,
 		metaTimes: &ck.Times, metaHistory: &ck.History, metaUntrained: &ck.Untrained} {
 		s, ok := f.Metadata[key]

@@ -506,13 +506,40 @@ func writeJSON(path string, v any) error {
 	return checkpoint.WriteFileAtomic(path, append(b, '\n'))
 }
 
+// MarshalJSON writes the configuration with the settings of the trained model only: a
+// latent SDE's run has no SDE-GAN block and the SDE-GANs' none of the latent SDE's, and
+// only sde-sigker's carries the signature-kernel settings. Reading fills what is
+// absent from DefaultConfig (ReadConfig, Load).
+func (c Config) MarshalJSON() ([]byte, error) {
+	type plain Config
+	type ganBlock struct {
+		gan.Config
+		SigKer *gan.SigKerConfig `json:"SigKer,omitempty"`
+	}
+	out := struct {
+		plain
+		GAN    *ganBlock      `json:"gan,omitempty"`
+		Latent *latent.Config `json:"latent,omitempty"`
+	}{plain: plain(c)}
+	switch c.Model {
+	case "latent-sde":
+		out.Latent = &c.Latent
+	default:
+		out.GAN = &ganBlock{Config: c.GAN}
+		if c.Model == "sde-sigker" {
+			out.GAN.SigKer = &c.GAN.SigKer
+		}
+	}
+	return json.Marshal(out)
+}
+
 // ReadConfig reads a run directory's config.json.
 func ReadConfig(dir string) (Config, error) {
 	b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
 	if err != nil {
 		return Config{}, err
 	}
-	var c Config
+	c := DefaultConfig()
 	if err := json.Unmarshal(b, &c); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
 	}

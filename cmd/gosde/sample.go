@@ -21,7 +21,7 @@ func newSampleCommand() *cobra.Command {
 		seed              uint64
 	)
 	cmd := &cobra.Command{
-		Use:   "sample --checkpoint FILE --n N --out samples.csv",
+		Use:   "sample --checkpoint RUN_DIR --n N --out samples.csv",
 		Short: "Generate paths from a trained model, in the data's own units",
 		Long: `sample draws N paths from a checkpoint's generator (its weight average once averaging
 has begun) and writes them as CSV in long format, header path,t,<channel names>, in the
@@ -51,7 +51,7 @@ data's own units. Path p depends only on --seed and p, not on N.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&ckpt, "checkpoint", "", "checkpoint file (model.safetensors of a run directory)")
+	cmd.Flags().StringVar(&ckpt, "checkpoint", "", "a run directory, or the checkpoint file in it (model.safetensors)")
 	cmd.Flags().StringVar(&out, "out", "", "CSV file to write")
 	cmd.Flags().IntVar(&n, "n", 1000, "number of paths")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the generator's noise")
@@ -66,7 +66,7 @@ func newEvalCommand() *cobra.Command {
 		seed               uint64
 	)
 	cmd := &cobra.Command{
-		Use:   "eval --checkpoint FILE [--data ou|air-quality|PATH]",
+		Use:   "eval --checkpoint RUN_DIR [--data ou|air-quality|PATH]",
 		Short: "Compare a trained model's paths with held-out real data; print the metrics as JSON",
 		Long: `eval generates paths from a checkpoint and compares them with the held-out part of a
 data set (by default the one the model was trained on): signature MMD² beside its
@@ -110,7 +110,7 @@ wrote to metrics.json. The definitions are in the README.`,
 			return enc.Encode(rep)
 		},
 	}
-	cmd.Flags().StringVar(&ckpt, "checkpoint", "", "checkpoint file (model.safetensors of a run directory)")
+	cmd.Flags().StringVar(&ckpt, "checkpoint", "", "a run directory, or the checkpoint file in it (model.safetensors)")
 	cmd.Flags().StringVar(&data, "data", "", "data to compare with (default: the training data)")
 	cmd.Flags().IntVar(&n, "n", 0, "number of generated paths (default: the run's --eval-paths)")
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "seed of the generated paths and of the metrics (default: the run's --seed)")

@@ -117,8 +117,8 @@ it, bit-identically to a run that was never interrupted.`,
 	f.IntVar(&cfg.CSV.Window, "window", 0, "CSV: cut each series into windows of this many points, times relative to each window's start; the test set is the last fifth of each series' windows")
 	f.IntVar(&cfg.CSV.Stride, "stride", 0, "CSV: points from one window's start to the next (default --window: no overlap)")
 	f.StringSliceVar(&logs, "log", nil, "channels the model sees on a log scale (positive or heavy-tailed data; samples come back in the data's units, never below −OFFSET): NAME for log(x), NAME=OFFSET for log(x + OFFSET) where a channel has zeros; comma-separated")
-	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "training steps")
-	f.IntVar(&batch, "batch", cfg.GAN.Batch, "paths per step (default 256; 64 generated and 64 real for sde-sigker)")
+	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "training steps (sde-sigker: 3000 unless given)")
+	f.IntVar(&batch, "batch", 0, "paths per step (default 256; sde-sigker: 64 generated and 64 real)")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the data, the initialisation and all noise")
 	f.StringVar(&cfg.Device, "device", cfg.Device, "engine: auto (the GPU when this build has one that starts, else the CPU), cpu or gpu; the GPU solves the latent SDE with reversible Heun only")
 	f.StringVar(&out, "out", "", "run directory (default runs/<date-time>)")
@@ -127,20 +127,20 @@ it, bit-identically to a run that was never interrupted.`,
 	f.IntVar(&cfg.EvalPaths, "eval-paths", cfg.EvalPaths, "generated paths compared with the real test set")
 	f.IntVar(&cfg.GAN.Hidden, "hidden", cfg.GAN.Hidden, "SDE-GAN: hidden state size of the generator SDE and the discriminator CDE")
 	f.IntVar(&cfg.GAN.NoiseDim, "noise", cfg.GAN.NoiseDim, "SDE-GAN: Brownian channels of the generator")
-	f.IntVar(&width, "width", cfg.GAN.Width, "MLP width (default 16 for the SDE-GAN, 32 for the latent SDE)")
+	f.IntVar(&width, "width", 0, "MLP width (default 16 for the SDE-GAN and sde-sigker, 32 for the latent SDE)")
 	f.IntVar(&cfg.GAN.Depth, "depth", cfg.GAN.Depth, "SDE-GAN: MLP hidden layers")
 	f.Float64Var(&cfg.GAN.GenLR, "lr-gen", cfg.GAN.GenLR, "SDE-GAN: generator learning rate (Adadelta)")
 	f.Float64Var(&cfg.GAN.DiscLR, "lr-disc", cfg.GAN.DiscLR, "SDE-GAN: discriminator learning rate (Adadelta)")
 	f.Float64Var(&cfg.GAN.WeightDecay, "weight-decay", cfg.GAN.WeightDecay, "SDE-GAN: weight decay of both optimisers")
 	f.IntVar(&cfg.GAN.DiscSteps, "disc-steps", cfg.GAN.DiscSteps, "SDE-GAN: discriminator updates per generator update (WGAN's n_critic; 1 as the torchsde example)")
-	f.IntVar(&cfg.GAN.SWAStart, "swa-start", cfg.GAN.SWAStart, "SDE-GAN: average the weights after this step (negative: half of --steps)")
+	f.IntVar(&cfg.GAN.SWAStart, "swa-start", cfg.GAN.SWAStart, "SDE-GAN and sde-sigker: average the weights after this step (negative: from half of --steps, or of --max-time if that ends the run first)")
 	f.DurationVar(&maxTime, "max-time", 0, "stop training after this much time (e.g. 5m), for comparisons at equal wall-clock time")
 	f.StringVar(&cfg.Method, "method", cfg.Method, "latent SDE solver: reversible-heun, midpoint, heun or euler")
 	f.StringVar(&cfg.Adjoint, "adjoint", cfg.Adjoint, "latent SDE gradients: reversible (reversible-heun only), continuous (midpoint only) or backprop")
 	f.Float64Var(&cfg.Latent.Dt, "dt", cfg.Latent.Dt, "latent SDE: the solver's largest step in the model's time unit, where a step of the data's grid is 1 (on a series of more than 24 times, 23/(times−1)); 0: the grid's smallest spacing")
 	f.Float64Var(&cfg.ReconstructionWarn, "reconstruction-warn", cfg.ReconstructionWarn,
 		"warn (once) when the reversible adjoint's reconstruction error exceeds this, in normalised units (0: never)")
-	f.Float64Var(&lr, "lr", cfg.Latent.LR, fmt.Sprintf("Adam's learning rate: latent SDE (default %g) and sde-sigker (default %g); the SDE-GAN takes --lr-gen and --lr-disc", cfg.Latent.LR, cfg.GAN.SigKer.LR))
+	f.Float64Var(&lr, "lr", 0, fmt.Sprintf("Adam's learning rate: latent SDE (default %g) and sde-sigker (default %g); the SDE-GAN takes --lr-gen and --lr-disc", cfg.Latent.LR, cfg.GAN.SigKer.LR))
 	f.StringVar(&cfg.GAN.SigKer.Static, "static", cfg.GAN.SigKer.Static, "sde-sigker: the signature kernel's static kernel, rbf or linear")
 	f.Float64Var(&cfg.GAN.SigKer.Sigma2Scale, "sigma2-scale", cfg.GAN.SigKer.Sigma2Scale, "sde-sigker: the RBF kernel's σ² as a multiple of the median squared distance between real points")
 	f.IntVar(&cfg.GAN.SigKer.Refine, "refine", cfg.GAN.SigKer.Refine, "sde-sigker: dyadic refinement of the signature kernel's PDE grid (0 = the data's times)")
@@ -165,7 +165,7 @@ func applyModelDefaults(cmd *cobra.Command, cfg *training.Config, lr float64) er
 	if cfg.Model == "sde-gan" || cfg.Model == "sde-sigker" {
 		for _, name := range []string{"method", "adjoint", "dt"} {
 			if changed(name) {
-				return fmt.Errorf("--%s is the latent SDE's: the SDE-GAN (and sde-sigker, its generator) always solves with reversible Heun and its algebraic adjoint, at the data's smallest time spacing", name)
+				return fmt.Errorf("--%s is the latent SDE's: the SDE-GAN (and sde-sigker, its generator) always solves with reversible Heun and its algebraic adjoint, one step per unit of the model's time", name)
 			}
 		}
 	}
