@@ -14,5 +14,6 @@
 //
 // A binary built with -tags cuda needs libcuda.so.1 to start, and gorgonia.org/cu
 // initialises CUDA in its own init: without an NVIDIA driver such a binary exits at
-// start-up. That is why the GPU backend sits behind a build tag (DESIGN.md).
+// start-up. That is why the GPU backend sits behind a build tag (docs/DESIGN.md, "The
+// cuda build tag").
 package cuda

@@ -7,7 +7,7 @@ const (
 	bigBatch     = 65536 // the largest agreement batch
 	ganBatch     = 1024  // the reference setting
 	// sigBenchBatch is the generated and real paths of BenchmarkSigScore (the
-	// PyTorch prototype's batch, DESIGN.md).
+	// PyTorch prototype's batch; docs/DESIGN.md, "Training by the signature kernel").
 	sigBenchBatch = 64
 )
 

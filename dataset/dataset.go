@@ -2,7 +2,8 @@
 // against: a batch of paths observed at shared times, with missing readings, and the
 // normalisation that maps them to and from the data's own units.
 //
-// Sources: OU, the SDE-GAN's time-dependent Ornstein–Uhlenbeck set (DESIGN.md),
+// Sources: OU, the SDE-GAN's time-dependent Ornstein–Uhlenbeck set (docs/DESIGN.md,
+// "The OU data set"),
 // simulated exactly; AirQuality, the Beijing multi-site air-quality data cut into
 // daily windows; ReadCSV / LoadCSV, the user's own series in long or wide CSV, with
 // any separator, dates as times, with or without a header, whole or cut into windows

@@ -5,8 +5,8 @@ import (
 	"math/rand/v2"
 )
 
-// The time-dependent Ornstein–Uhlenbeck data set of the SDE-GAN (DESIGN.md, as the
-// torchsde sde_gan example sets it up):
+// The time-dependent Ornstein–Uhlenbeck data set of the SDE-GAN (docs/DESIGN.md, "The
+// OU data set"; as the torchsde sde_gan example sets it up):
 //
 //	dY = (μt − θY) dt + σ·(2t/T) dW   (Itô, scalar noise),  Y₀ ~ U(−1, 1),  t = 0, 1, …, T−1,
 //

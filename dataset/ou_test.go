@@ -6,7 +6,8 @@ import (
 	"testing"
 )
 
-// ouMomentODE integrates the first two moments of DESIGN.md's OU set,
+// ouMomentODE integrates the first two moments of the OU set (docs/DESIGN.md, "The OU
+// data set"),
 // m' = 0.02t − 0.1m and v' = −0.2v + σ(t)² with σ(t) = 0.4·2t/64, from m(0) = 0 and
 // v(0) = 1/3 (Y₀ ~ U(−1, 1)), by RK4, and returns them at t = 0, 1, …, 63.
 func ouMomentODE() (mean, variance []float64) {

@@ -96,8 +96,8 @@ func DefaultSigKer() Config {
 	return c
 }
 
-// DefaultConfig is the reference setting of DESIGN.md and torchsde's example, for one
-// data channel: sizes 5/16/3/16/1, batch 1024, 10,000 steps, Adadelta 2e-4 and 1e-3 with
+// DefaultConfig is the reference setting of docs/DESIGN.md ("The SDE-GAN") and
+// torchsde's example, for one data channel: sizes 5/16/3/16/1, batch 1024, 10,000 steps, Adadelta 2e-4 and 1e-3 with
 // weight decay 0.01, both networks updated every step, SWA from step 5,000 (SWAStart
 // −1: half of Steps), Dt 1.
 func DefaultConfig() Config {

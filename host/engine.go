@@ -18,7 +18,8 @@ import (
 	"github.com/gosde/gosde/solver"
 )
 
-// Kind says which of the two vector fields of DESIGN.md a FieldSpec describes.
+// Kind says which of the two vector fields of docs/DESIGN.md ("Neural vector fields") a
+// FieldSpec describes.
 type Kind int
 
 const (

@@ -1,5 +1,5 @@
-// revheun.cuh: one path of the reversible Heun method of DESIGN.md for an MLP vector
-// field (the neural SDE dY = f dt + g∘dW or the neural CDE dH = g·dX), forward over a
+// revheun.cuh: one path of the reversible Heun method of docs/DESIGN.md ("Reversible
+// Heun", "The reversible adjoint") for an MLP vector field (the neural SDE dY = f dt + g∘dW or the neural CDE dH = g·dX), forward over a
 // chunk of steps and its algebraic adjoint backward over a chunk, exactly as the Go
 // engine's solver.Reversible: the same order of evaluations and VJPs, the same reuse of
 // the most recent evaluation's activations, the same resets at output times.

@@ -23,7 +23,8 @@ import (
 )
 
 // Config describes a neural SDE. Zero values select the SDE-GAN generator's sizes from
-// DESIGN.md: hidden state 16, noise 3, MLP width 16 with one hidden layer, LipSwish.
+// docs/DESIGN.md ("The SDE-GAN"): hidden state 16, noise 3, MLP width 16 with one
+// hidden layer, LipSwish.
 type Config struct {
 	Dim      int          // state size d (default 16)
 	NoiseDim int          // Brownian size m for General and Additive noise (default 3); Diagonal uses d, Scalar 1

@@ -301,7 +301,8 @@ func (b *backward[F]) backpropReversibleHeun() error {
 	return err
 }
 
-// reversible is the algebraic adjoint of reversible Heun (DESIGN.md): it runs the
+// reversible is the algebraic adjoint of reversible Heun (docs/DESIGN.md, "The
+// reversible adjoint"): it runs the
 // method backwards from (y_N, z_N), reconstructing (yₙ, zₙ, fₙ, gₙ), and carries the
 // cotangents (a_y, a_z, a_f, a_g) of the four parts of the state. Per step, in this
 // order, so that each VJP is at the point of the most recent Eval:

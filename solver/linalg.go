@@ -8,7 +8,8 @@ import "unsafe"
 // per-path slices hoisted and the common noise sizes (m = 1, 3) unrolled, and the
 // steps fuse what they can into one pass (advance, prod, outerSet, outer2) instead of
 // clearing and accumulating in several. Each path's values are computed by the same
-// expressions, in the same order, as the formulas of DESIGN.md read left to right.
+// expressions, in the same order, as the formulas of docs/DESIGN.md ("Solvers") read
+// left to right.
 
 // advance sets dst = y + h·f + alpha·(g·dw) (batch×d) in one pass: an Euler-type
 // update of y with drift f and diffusion g, the matrix–vector product per path or the

@@ -21,7 +21,8 @@ const (
 	// Heun: ỹ = y₀ + f₀h + g₀ΔW; y₁ = y₀ + ½(f₀+f(t₁,ỹ))h + ½(g₀+g(t₁,ỹ))ΔW.
 	// Stratonovich; orders as Midpoint. Two evaluations per step.
 	Heun
-	// ReversibleHeun: the reversible Heun method of Kidger et al. (2021), see DESIGN.md.
+	// ReversibleHeun: the reversible Heun method of Kidger et al. (2021), see
+	// docs/DESIGN.md ("Reversible Heun").
 	// Stratonovich; one evaluation per step; algebraically reversible, so it admits the
 	// Reversible adjoint.
 	ReversibleHeun

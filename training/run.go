@@ -80,8 +80,9 @@ type Config struct {
 }
 
 // DefaultConfig is the built-in default: an SDE-GAN on the OU data set with the
-// reference model sizes and learning rates of DESIGN.md, sized to train in about two
-// minutes on two CPU cores (batch 256 instead of 1024, 2,000 steps instead of 10,000).
+// reference model sizes and learning rates of docs/DESIGN.md ("The SDE-GAN"), sized to
+// train in about two minutes on two CPU cores (batch 256 instead of 1024, 2,000 steps
+// instead of 10,000).
 func DefaultConfig() Config {
 	g := gan.DefaultConfig()
 	g.Batch = 256
