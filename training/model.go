@@ -67,7 +67,8 @@ type Stats struct {
 
 // newModel builds the model of cfg for data observed at times, with the data's channel
 // count and the run's step count and seed filled in. The SDE-GAN solves on eng (nil:
-// the CPU engine); the latent SDE always on the CPU.
+// the CPU engine); the latent SDE too when it is solved by reversible Heun and its
+// adjoint, else on the CPU.
 func newModel(cfg *Config, channels int, times []float64, eng host.Engine) (model, error) {
 	dt := stepFor(times)
 	switch cfg.Model {
