@@ -192,7 +192,9 @@ func TestFormatTicks(t *testing.T) {
 
 func TestFormatNumber(t *testing.T) {
 	for x, want := range map[float64]string{1: "1", 1000: "1000", 200000: "200000", 0.002: "0.002", 5 * 0.1: "0.5",
-		3 * 0.1: "0.3", 1e-5: "1e-5", 2e6: "2e6", -0.01: "-0.01", 0: "0"} {
+		3 * 0.1: "0.3", 1e-5: "1e-5", 2e6: "2e6", -0.01: "-0.01", 0: "0",
+		// A log axis's 5·10⁻⁶, computed, is 4.9999999999999996e-06.
+		5 * math.Pow(10, float64(-6)): "5e-6", 2 * math.Pow(10, float64(7)): "2e7"} {
 		if got := formatNumber(x); got != want {
 			t.Errorf("formatNumber(%v) = %q, want %q", x, got, want)
 		}

@@ -75,12 +75,12 @@ func formatTicks(vs []float64) []string {
 // formatNumber labels one value on its own (a log axis's 1, 2 and 5 times powers of
 // ten): plain decimals from 0.001 to a million, powers-of-ten notation beyond.
 func formatNumber(v float64) string {
-	a := math.Abs(v)
-	if a != 0 && (a >= 1e6 || a < 1e-3) {
-		return exponent(v, -1)
-	}
-	// Six significant digits drop the float noise of m·10^e.
+	// Six significant digits drop the float noise of m·10^e (5·1e-6 is
+	// 4.9999999999999996e-06).
 	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 6, 64), 64)
+	if a := math.Abs(r); a != 0 && (a >= 1e6 || a < 1e-3) {
+		return exponent(r, -1)
+	}
 	return strconv.FormatFloat(r, 'f', -1, 64)
 }
 
