@@ -6,9 +6,12 @@ package training
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -39,7 +42,12 @@ const (
 // the checkpoint, so that a run can be resumed and its model rebuilt.
 type Config struct {
 	Model string `json:"model"`
-	Data  string `json:"data"`
+	// Data is ou, air-quality or the path of the data (made absolute by Run, so that
+	// resume and eval do not depend on the working directory).
+	Data string `json:"data"`
+	// DataSHA256 is the SHA-256 of the data file (a CSV) when the run started, set by
+	// Run; a resume refuses a file that has changed since.
+	DataSHA256 string `json:"data_sha256,omitempty"`
 	// Transforms change channels of the data before the normalisation (log of a
 	// positive channel); samples, plots and eval come back in the data's own units.
 	Transforms dataset.Transforms `json:"transforms,omitempty"`
@@ -167,25 +175,88 @@ type Result struct {
 // the last completed step has been written.
 var ErrInterrupted = errors.New("training interrupted; the checkpoint holds the last completed step: continue with --resume")
 
+// Resumed is the configuration with which Run continues the run saved in dir: the
+// run's own, except for what a resume may change, taken from cfg where set — Steps (a
+// larger total continues further; 0 keeps the run's; fewer is refused), MaxSeconds
+// (0 keeps the run's) and Device (empty keeps the run's: which hardware computes is
+// not part of the model). Everything else is the run's, and its data file must be the
+// one it started with.
+func Resumed(dir string, cfg Config) (Config, error) {
+	saved, err := ReadConfig(dir)
+	if err != nil {
+		return Config{}, fmt.Errorf("resuming %s: %w", dir, err)
+	}
+	if cfg.Steps > 0 {
+		if cfg.Steps < saved.Steps {
+			return Config{}, fmt.Errorf("resuming %s: --steps %d is fewer than the run's %d; a resumed run goes on to its own count or a larger one", dir, cfg.Steps, saved.Steps)
+		}
+		saved.Steps = cfg.Steps
+	}
+	if cfg.MaxSeconds > 0 {
+		saved.MaxSeconds = cfg.MaxSeconds
+	}
+	if cfg.Device != "" {
+		saved.Device = cfg.Device
+	}
+	if saved.DataSHA256 != "" {
+		sum, err := fileSHA256(saved.Data)
+		if err != nil {
+			return Config{}, fmt.Errorf("resuming %s: the run's data: %w", dir, err)
+		}
+		if sum != saved.DataSHA256 {
+			return Config{}, fmt.Errorf("resuming %s: %s has changed since the run started (its SHA-256 differs); a resumed run trains on the data it began with: restore the file, or start a new run", dir, saved.Data)
+		}
+	}
+	return saved, nil
+}
+
+// pinData makes a data file's path absolute and records its SHA-256, so that the run
+// can be resumed and evaluated from any directory, and an edited file is noticed.
+func pinData(cfg Config) (Config, error) {
+	if cfg.Data == "ou" || cfg.Data == "air-quality" || cfg.Data == "" {
+		return cfg, nil
+	}
+	abs, err := filepath.Abs(cfg.Data)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Data = abs
+	if st, err := os.Stat(abs); err == nil && st.Mode().IsRegular() {
+		if cfg.DataSHA256, err = fileSHA256(abs); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
 // Run trains the model of cfg into dir (created if needed), calling report after every
 // step. When resume is true it continues the run saved in dir instead of starting a
-// new one (on cfg.Device when it is set, else on the run's own). Cancelling ctx stops
-// it after the current step with a checkpoint written.
+// new one: the run is the saved one, and cfg supplies only what a resume may change
+// (see Resumed). Cancelling ctx stops it after the current step with a checkpoint
+// written.
 func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(Progress)) (_ *Result, err error) {
 	start := time.Now()
 	var hist history
 	if resume {
-		saved, err := ReadConfig(dir)
-		if err != nil {
-			return nil, fmt.Errorf("resuming %s: %w", dir, err)
+		if cfg, err = Resumed(dir, cfg); err != nil {
+			return nil, err
 		}
-		saved.Steps = max(saved.Steps, cfg.Steps)
-		// Which hardware computes is not part of the model: the caller may move a run.
-		if cfg.Device != "" {
-			saved.Device = cfg.Device
-		}
-		cfg = saved
 		removeStaleTemps(dir)
+	} else if cfg, err = pinData(cfg); err != nil {
+		return nil, err
 	}
 	if err := cfg.Check(); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/gosde/gosde/training"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
 
@@ -40,13 +42,11 @@ Ctrl-C writes a checkpoint of the last completed step and exits; --resume DIR co
 it, bit-identically to a run that was never interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir := out
 			if resume != "" {
-				dir = resume
-				if cmd.Flags().Changed("out") && out != resume {
-					return fmt.Errorf("--out and --resume name different directories; --resume continues the run in its own directory")
-				}
-			} else if dir == "" {
+				return resumeTraining(cmd, resume, out, cfg, maxTime)
+			}
+			dir := out
+			if dir == "" {
 				dir = filepath.Join("runs", time.Now().Format("20060102-150405"))
 			}
 			cfg.GAN.Steps = cfg.Steps
@@ -72,36 +72,13 @@ it, bit-identically to a run that was never interrupted.`,
 			if err := applyModelDefaults(cmd, &cfg, lr); err != nil {
 				return err
 			}
-			if resume != "" && !cmd.Flags().Changed("device") {
-				cfg.Device = "" // keep the run's own device
-			}
 			// Check refuses a device this binary cannot have (host.Check: unknown, or gpu
 			// without GPU support) before anything is written; Run opens the engine.
-			if err := cfg.Check(); err != nil && resume == "" {
+			if err := cfg.Check(); err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			w := cmd.ErrOrStderr()
-			fmt.Fprintf(w, "training %s on %s for %d steps into %s\n", cfg.Model, cfg.Data, cfg.Steps, dir)
-			show := newProgress(w, cfg.Steps, maxTime)
-			res, err := runTraining(ctx, cfg, dir, resume != "", show.step)
-			show.done()
-			if errors.Is(err, training.ErrInterrupted) {
-				fmt.Fprintf(w, "interrupted: checkpoint written to %s; continue with: gosde train --resume %s\n",
-					filepath.Join(dir, training.CheckpointFile), dir)
-				return err
-			}
-			if err != nil {
-				return err
-			}
-			o := cmd.OutOrStdout()
-			printSummary(o, cfg.Model, res)
-			fmt.Fprintf(o, "metrics: %s\nplots:   %s, %s, %s\ncheckpoint: %s\n",
-				filepath.Join(dir, training.MetricsFile),
-				filepath.Join(dir, training.PathsPlot), filepath.Join(dir, training.MarginalsPlot), filepath.Join(dir, training.CurvesPlot),
-				filepath.Join(dir, training.CheckpointFile))
-			return nil
+			fmt.Fprintf(cmd.ErrOrStderr(), "training %s on %s for %d steps into %s\n", cfg.Model, cfg.Data, cfg.Steps, dir)
+			return trainAndReport(cmd, cfg, dir, false, maxTime)
 		},
 	}
 	f := cmd.Flags()
@@ -151,6 +128,86 @@ it, bit-identically to a run that was never interrupted.`,
 	f.IntVar(&cfg.Latent.LatentSize, "latent-size", cfg.Latent.LatentSize, "latent SDE: size of the latent state")
 	f.IntVar(&cfg.Latent.ContextSize, "context-size", cfg.Latent.ContextSize, "latent SDE: size of the encoder's context")
 	return cmd
+}
+
+// resumeTraining continues the run in dir with its own settings; only --steps (a
+// larger total), --max-time and --device may be given beside --resume, and any other
+// flag is refused by name rather than ignored.
+func resumeTraining(cmd *cobra.Command, dir, out string, cfg training.Config, maxTime time.Duration) error {
+	if cmd.Flags().Changed("out") && out != dir {
+		return fmt.Errorf("--out and --resume name different directories; --resume continues the run in its own directory")
+	}
+	var refused []string
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if !resumeMayChange[f.Name] {
+			refused = append(refused, "--"+f.Name)
+		}
+	})
+	if len(refused) > 0 {
+		return fmt.Errorf("%s cannot change when resuming: a resumed run is the run in %s (its config.json), and may be given only a larger --steps, --max-time or --device; start a new run with --out to train otherwise",
+			strings.Join(refused, ", "), dir)
+	}
+	give := training.Config{MaxSeconds: maxTime.Seconds()}
+	if cmd.Flags().Changed("steps") {
+		give.Steps = cfg.Steps
+	}
+	if cmd.Flags().Changed("device") {
+		give.Device = cfg.Device
+	}
+	run, err := training.Resumed(dir, give)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "resuming %s on %s in %s, to %d steps (seed %d, batch %d; the run's settings from %s)\n",
+		run.Model, run.Data, dir, run.Steps, run.Seed, batchOf(run), training.ConfigFile)
+	if maxTime == 0 {
+		maxTime = time.Duration(run.MaxSeconds * float64(time.Second))
+	}
+	return trainAndReport(cmd, give, dir, true, maxTime)
+}
+
+// resumeMayChange are the flags a resume accepts (see training.Resumed).
+var resumeMayChange = map[string]bool{"resume": true, "out": true, "steps": true, "max-time": true, "device": true}
+
+func batchOf(c training.Config) int {
+	if c.Model == "latent-sde" {
+		return c.Latent.Batch
+	}
+	return c.GAN.Batch
+}
+
+// trainAndReport runs the training (a new run of cfg, or the resumed run in dir) with
+// progress on stderr and prints the summary.
+func trainAndReport(cmd *cobra.Command, cfg training.Config, dir string, resume bool, maxTime time.Duration) error {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	w := cmd.ErrOrStderr()
+	model, total := cfg.Model, cfg.Steps
+	if resume {
+		run, err := training.Resumed(dir, cfg)
+		if err != nil {
+			return err
+		}
+		model, total = run.Model, run.Steps
+	}
+	show := newProgress(w, total, maxTime)
+	res, err := runTraining(ctx, cfg, dir, resume, show.step)
+	show.done()
+	if errors.Is(err, training.ErrInterrupted) {
+		fmt.Fprintf(w, "interrupted: checkpoint written to %s; continue with: gosde train --resume %s\n",
+			filepath.Join(dir, training.CheckpointFile), dir)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	o := cmd.OutOrStdout()
+	printSummary(o, model, res)
+	fmt.Fprintf(o, "metrics: %s\nplots:   %s, %s, %s\ncheckpoint: %s\n",
+		filepath.Join(dir, training.MetricsFile),
+		filepath.Join(dir, training.PathsPlot), filepath.Join(dir, training.MarginalsPlot), filepath.Join(dir, training.CurvesPlot),
+		filepath.Join(dir, training.CheckpointFile))
+	return nil
 }
 
 // runTraining is training.Run; tests replace it to exercise the command's flag
