@@ -4,7 +4,7 @@ GO      ?= go
 PKGS    := ./...
 BIN     := bin/gosde
 
-.PHONY: all build build-gpu test test-short race bench bench-go lint fmt vet fuzz clean ptx gpu-check gpu-test-binary gpu-bundle
+.PHONY: all build build-gpu test test-short race bench bench-go lint fmt vet fuzz clean ptx kernels-sha gpu-check gpu-test-binary gpu-bundle
 
 all: build
 
@@ -55,6 +55,12 @@ GPU_ENV := CGO_LDFLAGS="$(CGO_LDFLAGS) -L$(CUDA_STUBS)"
 # Regenerate the committed PTX from kernels/*.cu (needs nvcc).
 ptx:
 	bash scripts/gen-ptx.sh
+
+# Only the emulator's hash of the kernel sources (cuda/kernels_sha.h), without nvcc: after
+# editing kernels/*.cu or *.cuh on a machine without the CUDA toolkit (the PTX then waits
+# for `make ptx` where there is one; `make gpu-check` says so).
+kernels-sha:
+	bash scripts/kernels-sha.sh
 
 # The GPU checks that need no GPU: PTX up to date, no register spills, the cuda-tagged
 # code builds and vets, and the kernels' C++ agrees with the Go engine. Run by CI.

@@ -5,6 +5,8 @@ package cuda
 import (
 	"math"
 	"unsafe"
+
+	"github.com/gosde/gosde/kernels"
 )
 
 // The kernels of package kernels, by their extern "C" names.
@@ -30,7 +32,7 @@ const (
 var kernelNames = []string{kRevHeunForward, kRevHeunBackward, kMLPForward, kMLPVJP, kSumRows, kMaxRows, kAdadelta, kSWA, kClip,
 	kGANControl, kGANControlVJP, kControlIncr, kChainControl, kSigPairs, kSigGrad, kSigValues}
 
-const reduceThreads = 256 // GOSDE_REDUCE_THREADS in reduce.cu
+const reduceThreads = kernels.ReduceThreads
 
 // pathThreads is the block size of the one-thread-per-item kernels for n items (a
 // path, or a path at one step or time): small blocks while there are too few items to

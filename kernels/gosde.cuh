@@ -5,6 +5,8 @@
 #ifndef GOSDE_CUH
 #define GOSDE_CUH
 
+#include "constants.cuh"
+
 // GOSDE_HD marks the per-path functions (GOSDE_MEMBER the member functions): device
 // and host code under nvcc, plain inline C++ under gcc.
 #ifdef __CUDACC__
@@ -86,10 +88,7 @@ GOSDE_HD float lanes_max(const Lanes& L, float x, Vec scratch) {
 	return m;
 }
 
-// Activations, numbered as nn.Activation in Go.
-enum Act { ACT_LIPSWISH = 0, ACT_TANH = 1, ACT_SOFTPLUS = 2, ACT_SIGMOID = 3, ACT_RELU = 4, ACT_IDENTITY = 5 };
-
-#define GOSDE_LIPSWISH_SCALE 0.909f
+// The activations (enum Act) and GOSDE_LIPSWISH_SCALE come from constants.cuh.
 
 GOSDE_HD float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 

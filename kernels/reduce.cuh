@@ -7,9 +7,7 @@
 #ifndef GOSDE_REDUCE_CUH
 #define GOSDE_REDUCE_CUH
 
-#include "gosde.cuh"
-
-#define GOSDE_REDUCE_THREADS 256
+#include "gosde.cuh" // GOSDE_REDUCE_THREADS (constants.cuh)
 
 namespace gosde {
 

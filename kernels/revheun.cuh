@@ -17,8 +17,7 @@
 
 namespace gosde {
 
-// Noise types, numbered as solver.Noise in Go.
-enum Noise { NOISE_DIAGONAL = 0, NOISE_GENERAL = 1, NOISE_ADDITIVE = 2, NOISE_SCALAR = 3 };
+// The noise types (enum Noise) come from constants.cuh.
 
 // Field descriptor layout (int32), written by Go's kernels.NewField. Entries from
 // F_Y on are workspace row offsets.

@@ -28,6 +28,11 @@ for f in "$tmp"/*.ptx; do
 	name=$(basename "$f")
 	if ! cmp -s "$f" "kernels/$name"; then
 		echo "kernels/$name differs from what kernels/${name%.ptx}.cu produces: run \`make ptx\` and commit it" >&2
+		made=$(grep -m1 'Cuda compilation tools' "$f" || true)
+		committed=$(grep -m1 'Cuda compilation tools' "kernels/$name" || true)
+		if [ "$made" != "$committed" ]; then
+			echo "  (the committed PTX was made by${committed#//}, this machine's nvcc is${made#//}: the difference may be the compiler's alone)" >&2
+		fi
 		stale=1
 	fi
 done
