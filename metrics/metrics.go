@@ -143,24 +143,10 @@ func checkPair(nameA string, a *dataset.Paths, nameB string, b *dataset.Paths) e
 var errBadOption = errors.New("metrics: bad option")
 
 // channelStats is each channel's mean and standard deviation over all paths and times
-// of p; a zero standard deviation is replaced by 1.
+// of p (rawStats); a zero standard deviation is replaced by 1.
 func channelStats(p *dataset.Paths) (mean, scale []float64) {
-	C := len(p.Channels)
-	mean = make([]float64, C)
-	scale = make([]float64, C)
-	m := float64(len(p.Values) / C)
-	for i, v := range p.Values {
-		mean[i%C] += v
-	}
-	for c := range mean {
-		mean[c] /= m
-	}
-	for i, v := range p.Values {
-		d := v - mean[i%C]
-		scale[i%C] += d * d
-	}
+	mean, scale = rawStats(p)
 	for c := range scale {
-		scale[c] = math.Sqrt(scale[c] / m)
 		if scale[c] == 0 {
 			scale[c] = 1
 		}

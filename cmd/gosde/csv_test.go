@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -16,13 +15,7 @@ import (
 
 // Every CSV flag reaches the run's configuration.
 func TestCSVFlags(t *testing.T) {
-	var got training.Config
-	old := runTraining
-	t.Cleanup(func() { runTraining = old })
-	runTraining = func(_ context.Context, cfg training.Config, _ string, _ bool, _ func(training.Progress)) (*training.Result, error) {
-		got = cfg
-		return &training.Result{}, nil
-	}
+	got := captureConfig(t)
 	args := []string{"train", "--out", t.TempDir(), "--data", "x.csv", "--csv-sep", "tab", "--csv-format", "long", "--id-col", "3",
 		"--time-col", "1", "--columns", "4,2", "--time-format", "%d/%m/%Y", "--no-header", "--window", "7", "--stride", "3"}
 	if out, err := run(t, args...); err != nil {

@@ -29,6 +29,20 @@ func run(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// captureConfig replaces training for the rest of the test: the command's
+// configuration is kept in *got and nothing is trained.
+func captureConfig(t *testing.T) *training.Config {
+	t.Helper()
+	got := new(training.Config)
+	old := runTraining
+	t.Cleanup(func() { runTraining = old })
+	runTraining = func(_ context.Context, cfg training.Config, _ string, _ bool, _ func(training.Progress)) (*training.Result, error) {
+		*got = cfg
+		return &training.Result{}, nil
+	}
+	return got
+}
+
 // runSplit is run with stdout and stderr apart (eval prints JSON on one, warnings on
 // the other).
 func runSplit(t *testing.T, args ...string) (stdout, stderr string, err error) {
@@ -310,13 +324,7 @@ func TestBenchPlots(t *testing.T) {
 // sde-sigker gets its own batch and length unless they are given, and --lr reaches the
 // model that has one.
 func TestModelDefaultsAndLR(t *testing.T) {
-	var got training.Config
-	old := runTraining
-	t.Cleanup(func() { runTraining = old })
-	runTraining = func(_ context.Context, cfg training.Config, _ string, _ bool, _ func(training.Progress)) (*training.Result, error) {
-		got = cfg
-		return &training.Result{}, nil
-	}
+	got := captureConfig(t)
 	d := gan.DefaultSigKer()
 	cases := []struct {
 		args        []string
@@ -336,7 +344,7 @@ func TestModelDefaultsAndLR(t *testing.T) {
 		if _, err := run(t, args...); err != nil {
 			t.Fatalf("gosde %v: %v", args, err)
 		}
-		if got.GAN.Batch != c.batch || got.Steps != c.step || got.GAN.Steps != c.step || !c.check(got) {
+		if got.GAN.Batch != c.batch || got.Steps != c.step || got.GAN.Steps != c.step || !c.check(*got) {
 			t.Errorf("gosde %v: batch %d, steps %d/%d, config %+v", args, got.GAN.Batch, got.Steps, got.GAN.Steps, got)
 		}
 	}
