@@ -408,11 +408,12 @@ func adjointStep[F Float](w, ay, az []F) {
 //	y₀ = y₁ − (f½h + g½ΔW)
 //
 // (the θ part of the first VJP is discarded: a_θ does not feed back). For controls,
-// the adjoint of the step's increment is g½ᵀa½. Output cotangents are added to a at
-// output times. y is NOT reset to the stored outputs there: this is the continuous
-// adjoint in its textbook form, integrating y backwards itself (torchsde's adjoint
-// resets it); the gap between the backward y and the stored outputs is reported as
-// ReconstructionErrors. Costs 2 evaluations and 2 VJPs per step.
+// the adjoint of the step's increment is g½ᵀa½. At each output time, as torchsde's
+// adjoint does (adjoint.py: aug_state[0] = ys[i-1]), the backward y is compared with
+// the stored output (ReconstructionErrors), then reset to it, and the output's
+// cotangent is added to a: so y's backward drift, which the adjoint SDE cannot avoid
+// (y is solved, not reconstructed), builds up over one output interval at a time, not
+// over the whole solve. Costs 2 evaluations and 2 VJPs per step.
 func (b *backward[F]) continuous() error {
 	p, bd := b.p, b.bd
 	last := len(p.ts) - 1
@@ -442,7 +443,9 @@ func (b *backward[F]) continuous() error {
 		b.vjp(tm, u, af, ag, a)
 		p.advance(y, y, f, g, b.dw, -h, -1)
 	}, func(i int) {
-		b.g.ReconstructionErrors[i] = maxAbsDiff(y, b.stored(i))
+		out := b.stored(i)
+		b.g.ReconstructionErrors[i] = maxAbsDiff(y, out)
+		copy(y, out)
 		add(a, b.cotangent(i))
 	})
 	b.g.Y0 = a

@@ -80,8 +80,9 @@ const (
 	// Continuous is the optimise-then-discretise adjoint of Li et al. (2020) (Midpoint
 	// only): the adjoint SDE of the Stratonovich SDE is solved backwards in time with the
 	// midpoint method on the same (re-queried) Brownian increments, integrating y
-	// backwards too. Its gradient differs from the discrete solve's by a discretisation
-	// error; it is the baseline the Reversible adjoint improves on.
+	// backwards too, and resetting y to the stored output at each output time as
+	// torchsde's adjoint does. Its gradient differs from the discrete solve's by a
+	// discretisation error; it is the baseline the Reversible adjoint improves on.
 	Continuous
 )
 

@@ -58,8 +58,11 @@ type Gradients[F Float] struct {
 	Control []F
 	// ReconstructionError is, for the Reversible and Continuous adjoints, the largest
 	// |y0 reconstructed by the backward pass − y0| over all paths and components; 0 for
-	// Backprop. ReconstructionErrors[i] is the same at output time Ts[i] before the
-	// state is reset there (Reversible) or compared (Continuous); its last entry is 0.
+	// Backprop. ReconstructionErrors[i] is the same at output time Ts[i], measured
+	// before both adjoints reset their backward y to the stored output there, so each
+	// entry is the drift built up over the one interval (Ts[i], Ts[i+1]): rounding for
+	// Reversible, the backward solve's discretisation error for Continuous. Its last
+	// entry is 0.
 	ReconstructionError  float64
 	ReconstructionErrors []float64
 	// Evals and VJPs count the Eval and VJP calls of the backward pass.
