@@ -179,9 +179,12 @@ func writeSDE[F float32 | float64](dir string, nz noiseCase, sc scheme) error {
 	}
 
 	T := len(sdeTimes)
+	sdeType := "stratonovich"
+	if sc.method == solver.EulerMaruyama {
+		sdeType = "ito"
+	}
 	c.Meta = map[string]any{
-		"method": sc.name, "adjoint": adjointName(sc.adjoint), "noise_type": nz.name,
-		"sde_type": map[bool]string{true: "ito", false: "stratonovich"}[sc.method == solver.EulerMaruyama],
+		"method": sc.name, "adjoint": adjointName(sc.adjoint), "noise_type": nz.name, "sde_type": sdeType,
 		"dim": sdeDim, "noise_dim": m, "width": sdeWidth, "depth": nz.depth, "batch": sdeBatch,
 		"ts": sdeTimes, "dt": sdeDt, "reconstruction_error": gr.ReconstructionError,
 	}
