@@ -4,7 +4,7 @@ GO      ?= go
 PKGS    := ./...
 BIN     := bin/gosde
 
-.PHONY: all build build-gpu test test-short race bench bench-go lint fmt vet fuzz clean ptx kernels-sha gpu-check gpu-test-binary gpu-bundle
+.PHONY: all build build-gpu test test-short race bench bench-go lint fmt vet fuzz peer-check clean ptx kernels-sha gpu-check gpu-test-binary gpu-bundle
 
 all: build
 
@@ -44,6 +44,12 @@ fuzz:
 	$(GO) test ./checkpoint/ -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./dataset/ -run '^$$' -fuzz FuzzReadCSV -fuzztime $(FUZZTIME)
 	$(GO) test ./cmd/gosde/ -run '^$$' -fuzz FuzzTrainFlags -fuzztime $(FUZZTIME)
+
+# gosde held to torchsde, torchcde and torchsde's SDE-GAN example on identical inputs
+# (README, "Cross-checked against torchsde"). Needs ../shared/peers (or PEERS=DIR) and
+# installs Debian's python3-torch when missing; skips, saying why, where it cannot.
+peer-check:
+	bash scripts/peer-check.sh
 
 # --- GPU engine (package cuda, build tag cuda) ---------------------------------------
 # Linking gorgonia.org/cu needs libcuda: on a machine without the NVIDIA driver, the

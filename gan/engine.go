@@ -193,6 +193,16 @@ func (e *engine[F]) noise(b int, seed uint64, first int) {
 func (e *engine[F]) generate(b int, gp []F, vSeed uint64, first int, bmSeed uint64, forwardOnly bool) (host.FieldSolver[F], []F, error) {
 	e.ensureGen(b)
 	e.noise(b, vSeed, first)
+	mo, err := brownian.NewInterval(e.times[0], e.times[e.T-1], b, e.cfg.NoiseDim, bmSeed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("gan: Brownian motion: %w", err)
+	}
+	return e.generateFrom(b, gp, mo, forwardOnly)
+}
+
+// generateFrom runs the generator on b paths with parameters gp from the initial noise
+// already in e.v[:b·InitialNoise], driven by mo, as generate does.
+func (e *engine[F]) generateFrom(b int, gp []F, mo brownian.Motion, forwardOnly bool) (host.FieldSolver[F], []F, error) {
 	x0 := e.x0[:b*e.hid]
 	e.gInitNet.Forward(e.gPart(gp, partInitial), e.v[:b*e.cfg.InitialNoise], x0)
 	if !vec.AllFinite(x0) {
@@ -203,10 +213,6 @@ func (e *engine[F]) generate(b int, gp []F, vSeed uint64, first int, bmSeed uint
 		return nil, nil, fmt.Errorf("gan: generator solver: %w", err)
 	}
 	copy(sv.Params(), e.gPart(gp, partField))
-	mo, err := brownian.NewInterval(e.times[0], e.times[e.T-1], b, e.cfg.NoiseDim, bmSeed)
-	if err != nil {
-		return nil, nil, fmt.Errorf("gan: Brownian motion: %w", err)
-	}
 	xs, err := sv.Forward(x0, mo, nil, forwardOnly)
 	if err != nil {
 		return nil, nil, wrapSolve("generator", err)

@@ -7,6 +7,7 @@
 //	gosde train   [--model sde-gan|latent-sde] [--data ou|air-quality|FILE] [flags]
 //	gosde sample  --checkpoint FILE --n N --out samples.csv
 //	gosde eval    --checkpoint FILE [--data ou|air-quality|FILE]
+//	gosde export  --checkpoint FILE --out generator.safetensors [--module generator|discriminator]
 //	gosde bench   [brownian|solvers|memory|engine|gan|all] [--quick] [--json]
 package main
 
@@ -35,6 +36,6 @@ NeurIPS 2021).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newBenchCommand(), newTrainCommand(), newSampleCommand(), newEvalCommand(), newDevicesCommand())
+	root.AddCommand(newBenchCommand(), newTrainCommand(), newSampleCommand(), newEvalCommand(), newExportCommand(), newDevicesCommand())
 	return root
 }
