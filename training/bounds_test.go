@@ -15,7 +15,7 @@ import (
 )
 
 // tinyRun trains tiny() for one step into a fresh directory and returns the directory.
-func tinyRun(t *testing.T) string {
+func tinyRun(t testing.TB) string {
 	t.Helper()
 	cfg := tiny()
 	cfg.Steps = 1
@@ -281,4 +281,49 @@ func TestSeriesMinimum(t *testing.T) {
 	if err != nil || d.Test.N != 8 || d.Train.N != 30 {
 		t.Errorf("38 series: %v", err)
 	}
+}
+
+// metaKeys are the metadata a gosde checkpoint carries, in an order for the fuzzer.
+var metaKeys = []string{metaModel, metaConfig, metaNorm, metaChannels, metaTimes, metaTimeMap, metaHistory, metaUntrained}
+
+// FuzzLoadMetadata: a checkpoint whose metadata (the header's JSON strings) is anything,
+// with a valid checksum, loads or is refused without a panic; what loads has times and
+// channels a model can be built for, within the bounds.
+func FuzzLoadMetadata(f *testing.F) {
+	dir := tinyRun(f)
+	file, err := checkpoint.Load(filepath.Join(dir, CheckpointFile))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i, k := range metaKeys {
+		f.Add(uint8(i), file.Metadata[k])
+	}
+	f.Add(uint8(4), "[0,1e308,Infinity]")
+	f.Add(uint8(4), "[1,0]")
+	f.Add(uint8(3), `["y","y"]`)
+	f.Add(uint8(1), `{"model":"sde-gan","gan":{"Width":1000000000,"Depth":9}}`)
+	f.Add(uint8(2), `{"mean":[0],"std":[0]}`)
+	f.Fuzz(func(t *testing.T, which uint8, value string) {
+		g := checkpoint.File{Tensors: file.Tensors, Metadata: map[string]string{}}
+		for k, v := range file.Metadata {
+			g.Metadata[k] = v
+		}
+		g.Metadata[metaKeys[int(which)%len(metaKeys)]] = value
+		path := filepath.Join(t.TempDir(), CheckpointFile)
+		if err := checkpoint.Save(path, g); err != nil {
+			return // a header beyond the format's bound
+		}
+		ck, err := Load(path)
+		if err != nil {
+			return
+		}
+		if len(ck.Times) < 2 || len(ck.Channels) < 1 || len(ck.Times)*len(ck.Channels) > 1<<27 {
+			t.Fatalf("loaded %d times × %d channels", len(ck.Times), len(ck.Channels))
+		}
+		for i := 1; i < len(ck.Times); i++ {
+			if !(ck.Times[i] > ck.Times[i-1]) || math.IsInf(ck.Times[i], 0) {
+				t.Fatalf("loaded times %v", ck.Times)
+			}
+		}
+	})
 }

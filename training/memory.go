@@ -64,7 +64,8 @@ func modelBuffers(cfg Config, t, c, eval float64) float64 {
 		depth := float64(max(l.Depth, 1))
 		// Encoded context and decoded paths of the batch, plus the solver's state,
 		// drift, diffusion and adjoint buffers and the MLPs' activations per step.
-		return b*t*(c+k+d)*f64 + 8*b*(d+1)*f64 + 4*b*w*depth*f64 + eval*t*(c+d)*f64
+		return b*t*(c+k+d)*f64 + 8*b*(d+1)*f64 + 4*b*w*depth*f64 + eval*t*(c+d)*f64 +
+			weights(w, depth, d+k+c+1, max(d, c))
 	}
 	g := cfg.GAN
 	b, h, m, w := float64(g.Batch), float64(g.Hidden), float64(g.NoiseDim), float64(g.Width)
@@ -72,7 +73,18 @@ func modelBuffers(cfg Config, t, c, eval float64) float64 {
 	// Generated paths and the discriminator's hidden states over the times, real and
 	// fake, plus per-step solver buffers: the diffusion matrix (hidden × noise), the
 	// reversible Heun states and adjoints, and the MLPs' activations.
-	return 2*b*t*(c+h)*f64 + 8*b*(h*m+2*h)*f64 + 4*b*w*depth*f64 + eval*t*(c+h)*f64
+	return 2*b*t*(c+h)*f64 + 8*b*(h*m+2*h)*f64 + 4*b*w*depth*f64 + eval*t*(c+h)*f64 +
+		weights(w, depth, h+c+1, h*max(m, c+1))
+}
+
+// weights is the memory of a model's six or so MLPs of width w and depth hidden layers,
+// in ≤ in inputs and ≤ out outputs each, as float32 parameters with their gradient,
+// weight average and two optimiser states: what a model allocates before a checkpoint's
+// tensors are checked against it, so that a configuration of absurd widths is refused
+// rather than allocated.
+func weights(w, depth, in, out float64) float64 {
+	const nets, copies, f32 = 6.0, 5.0, 4.0
+	return nets * (w*w*(depth-1) + w*(in+out+depth)) * copies * f32
 }
 
 // sampleChunk is the most paths the models sample at once (gan and latent sample in
