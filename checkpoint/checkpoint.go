@@ -427,16 +427,19 @@ func Save(path string, f File) (err error) {
 //
 // Errors say which file could not be written, and why.
 func WriteFileAtomic(path string, data []byte) error {
-	target, err := resolveLinks(path)
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	st, err := os.Stat(target)
+	// The kernel follows the links, /proc's too (/dev/stdout names "pipe:[…]", which is
+	// no path): what is not a regular file is opened by the name given.
+	st, err := os.Stat(path)
 	switch {
 	case err == nil && st.IsDir():
 		return fmt.Errorf("writing %s: it is a directory; give the name of a file", path)
 	case err == nil && !st.Mode().IsRegular():
-		return writeThrough(path, target, data)
+		return writeThrough(path, path, data)
+	}
+	target, rerr := resolveLinks(path)
+	switch {
+	case rerr != nil:
+		return fmt.Errorf("writing %s: %w", path, rerr)
 	case err == nil:
 		return replace(path, target, data, st.Mode().Perm(), true)
 	case errors.Is(err, fs.ErrNotExist):

@@ -1,6 +1,7 @@
 package checkpoint
 
 import (
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -162,6 +163,29 @@ func TestWriteFileAtomicWritesPipesThrough(t *testing.T) {
 	}
 	if s := <-got; s != "through the pipe" {
 		t.Errorf("the reader got %q", s)
+	}
+}
+
+// TestWriteFileAtomicWritesProcLinks: /proc/self/fd/N of a pipe (what /dev/stdout is
+// under a shell's pipe) is written through, though its link names no path.
+func TestWriteFileAtomicWritesProcLinks(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	path := fmt.Sprintf("/proc/self/fd/%d", w.Fd())
+	if _, err := os.Stat(path); err != nil {
+		w.Close()
+		t.Skipf("no /proc here: %v", err)
+	}
+	err = WriteFileAtomic(path, []byte("to stdout"))
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(r); string(b) != "to stdout" {
+		t.Errorf("the pipe carried %q", b)
 	}
 }
 

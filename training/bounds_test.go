@@ -161,8 +161,8 @@ func TestSampleAndEvalCheckMemory(t *testing.T) {
 	old := memAvailable
 	defer func() { memAvailable = old }()
 	// 10,000 paths × 64 times × 1 channel are 5 MB as float64, and 8 draws 41 MB.
-	memAvailable = func() (float64, bool) { return 4 << 20, true }
-	if _, err := ck.Sample(10_000, 1); err == nil || !strings.Contains(err.Error(), "give a smaller --n") || !strings.Contains(err.Error(), "4 MiB is available") {
+	memAvailable = func() (float64, bool) { return 8 << 20, true }
+	if _, err := ck.Sample(10_000, 1); err == nil || !strings.Contains(err.Error(), "give a smaller --n") || !strings.Contains(err.Error(), "8 MiB is available") {
 		t.Errorf("Sample: %v", err)
 	}
 	if err := ck.CheckSampleMemory(10_000); err == nil {
@@ -172,17 +172,26 @@ func TestSampleAndEvalCheckMemory(t *testing.T) {
 		t.Errorf("Evaluate: %v", err)
 	}
 	if _, err := ck.Sample(100, 1); err != nil {
-		t.Errorf("100 paths in 4 MiB: %v", err)
+		t.Errorf("100 paths in 8 MiB: %v", err)
 	}
 	// CSV text counts for sample: 2,000 paths are 1 MB as float64 and about 15 MB as
 	// text (two growing buffers).
-	memAvailable = func() (float64, bool) { return 8 << 20, true }
 	if err := ck.CheckSampleMemory(2000); err == nil {
 		t.Error("CheckSampleMemory(2000) in 8 MiB: no error")
 	}
 	e := EstimateSampleMemory(ck.Config, 64, 1, 2000, 1, true)
 	if want := 2000.0 * 64 * 8; e.Samples < want+2*2000*64*3*csvBytesPerValue || e.Buffers <= 0 {
 		t.Errorf("estimate %+v", e)
+	}
+	// A crafted configuration of absurd widths is refused before the model is built
+	// (width 10⁵ and 3 hidden layers: 10¹⁰ weights per network).
+	memAvailable = old
+	if _, ok := memAvailable(); ok {
+		wide := *ck
+		wide.Config.GAN.Width, wide.Config.GAN.Depth = 100_000, 3
+		if _, err := wide.Sample(4, 1); err == nil || !strings.Contains(err.Error(), "model is too large") {
+			t.Errorf("width 10⁵, depth 3: %v", err)
+		}
 	}
 	memAvailable = func() (float64, bool) { return 0, false }
 	if err := ck.CheckSampleMemory(1 << 40); err != nil {

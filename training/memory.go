@@ -119,9 +119,13 @@ func checkSampleMemory(e MemoryEstimate, n int) error {
 	if !ok || e.Total() <= avail {
 		return nil
 	}
+	hint := "give a smaller --n"
+	if e.Buffers > avail {
+		hint = "the checkpoint's model is too large for this machine"
+	}
 	return fmt.Errorf("%d paths would need about %s of memory (generated paths %s, data %s, model buffers %s) "+
-		"but only %s is available (MemAvailable in /proc/meminfo): give a smaller --n",
-		n, gib(e.Total()), gib(e.Samples), gib(e.Data), gib(e.Buffers), gib(avail))
+		"but only %s is available (MemAvailable in /proc/meminfo): %s",
+		n, gib(e.Total()), gib(e.Samples), gib(e.Data), gib(e.Buffers), gib(avail), hint)
 }
 
 // memAvailable reads MemAvailable from /proc/meminfo in bytes; ok is false where it
