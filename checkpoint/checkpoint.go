@@ -25,10 +25,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -406,12 +409,78 @@ func Save(path string, f File) (err error) {
 	return WriteFileAtomic(path, buf.Bytes())
 }
 
-// WriteFileAtomic writes data to path through a synced temporary file and a rename.
-func WriteFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+// WriteFileAtomic writes data to path as an output file is expected to be written:
+//
+//   - a regular file, or a name that does not exist yet, is replaced atomically: the data
+//     goes to a temporary file beside it, synced, then renamed over it, so that a crash
+//     at any moment leaves either the old file or the new one, never a mixture (nor a
+//     temporary file, except after a crash: its name is "." + the file's name + ".tmp-…").
+//     A new file gets the usual permissions, 0666 less the umask; a replaced one keeps
+//     its own;
+//   - a symbolic link is followed, and the file it names is written as above: the link
+//     stays a link;
+//   - a device, a named pipe or another file that is not regular is written directly,
+//     as a shell's redirection would, and its errors reported (/dev/full fails,
+//     /dev/stdout and a pipe's reader get the data): renaming over it would replace the
+//     device node itself;
+//   - a directory is refused.
+//
+// Errors say which file could not be written, and why.
+func WriteFileAtomic(path string, data []byte) error {
+	// The kernel follows the links, /proc's too (/dev/stdout names "pipe:[…]", which is
+	// no path): what is not a regular file is opened by the name given.
+	st, err := os.Stat(path)
+	switch {
+	case err == nil && st.IsDir():
+		return fmt.Errorf("writing %s: it is a directory; give the name of a file", path)
+	case err == nil && !st.Mode().IsRegular():
+		return writeThrough(path, path, data)
+	}
+	target, rerr := resolveLinks(path)
+	switch {
+	case rerr != nil:
+		return fmt.Errorf("writing %s: %w", path, rerr)
+	case err == nil:
+		return replace(path, target, data, st.Mode().Perm(), true)
+	case errors.Is(err, fs.ErrNotExist):
+		return replace(path, target, data, 0o666, false)
+	}
+	return fmt.Errorf("writing %s: %w", path, cause(err))
+}
+
+// maxLinks bounds the symbolic links followed from one name, as the kernel does (40).
+const maxLinks = 40
+
+// resolveLinks follows path while it is a symbolic link, to the name it finally stands
+// for, which need not exist (a shell's redirection through a dangling link creates its
+// target too).
+func resolveLinks(path string) (string, error) {
+	for range maxLinks {
+		st, err := os.Lstat(path)
+		if err != nil || st.Mode()&fs.ModeSymlink == 0 {
+			return path, nil // what is wrong with it is for the writer to report
+		}
+		dest, err := os.Readlink(path)
+		if err != nil {
+			return "", cause(err)
+		}
+		if !filepath.IsAbs(dest) {
+			dest = filepath.Join(filepath.Dir(path), dest)
+		}
+		path = dest
+	}
+	return "", fmt.Errorf("more than %d levels of symbolic links", maxLinks)
+}
+
+// replace writes data to target (the file path names) through a synced temporary file
+// beside it and a rename. The temporary file is created with perm, which the umask
+// trims, unless keep: then it is given exactly perm, the permissions of the file it
+// replaces.
+func replace(path, target string, data []byte, perm fs.FileMode, keep bool) (err error) {
+	dir := filepath.Dir(target)
+	tmp, err := createTemp(dir, filepath.Base(target), perm)
 	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+		return fmt.Errorf("writing %s: cannot create a file in %s: %w", path, dir, cause(err))
 	}
 	defer func() {
 		if err != nil {
@@ -419,17 +488,22 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
+	if keep {
+		if err = tmp.Chmod(perm); err != nil {
+			return fmt.Errorf("writing %s: %w", path, cause(err))
+		}
+	}
 	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("checkpoint: writing %s: %w", path, err)
+		return fmt.Errorf("writing %s: %w", path, cause(err))
 	}
 	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("checkpoint: syncing %s: %w", path, err)
+		return fmt.Errorf("writing %s: syncing to disk: %w", path, cause(err))
 	}
 	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+		return fmt.Errorf("writing %s: %w", path, cause(err))
 	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+	if err = os.Rename(tmp.Name(), target); err != nil {
+		return fmt.Errorf("writing %s: moving the new file into place: %w", path, cause(err))
 	}
 	// Sync the directory so the rename itself survives a power loss.
 	if d, derr := os.Open(dir); derr == nil {
@@ -437,6 +511,51 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 		d.Close()
 	}
 	return nil
+}
+
+// createTemp creates a new file "."+base+".tmp-" and a random suffix in dir with
+// permissions perm less the umask (os.CreateTemp's are 0600, whatever the umask).
+func createTemp(dir, base string, perm fs.FileMode) (*os.File, error) {
+	for range 100 {
+		name := filepath.Join(dir, "."+base+".tmp-"+strconv.FormatUint(rand.Uint64(), 36))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
+	return nil, fmt.Errorf("no unused temporary name for %s", base)
+}
+
+// writeThrough writes data into target, a file that is not regular (a device, a pipe),
+// as it is: without truncation, which such files do not have, or a sync, which
+// most of them refuse.
+func writeThrough(path, target string, data []byte) error {
+	f, err := os.OpenFile(target, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, cause(err))
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, cause(err))
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, cause(err))
+	}
+	return nil
+}
+
+// cause is the reason inside a *fs.PathError, whose operation and (temporary) file name
+// the messages above replace by the name the user gave.
+func cause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
 }
 
 // Load reads and verifies a gosde checkpoint file (see Decode).

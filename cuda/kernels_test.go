@@ -109,7 +109,7 @@ func TestOptimiserKernelsMatchGo(t *testing.T) {
 	grads := numtest.Normals(rng, n*steps, 1)
 	p := append([]float32(nil), p0...)
 	ad, _ := optim.NewAdadelta[float32](n, cfg)
-	swa := optim.NewSWA[float32](n, 0)
+	swa, _ := optim.NewSWA[float32](n, 0)
 	for s := 0; s < steps; s++ {
 		ad.Step(p, grads[s*n:(s+1)*n])
 		optim.Clip(p, lim)

@@ -105,9 +105,26 @@ type Origin struct {
 	Start, End float64
 }
 
-// maxCSVValues bounds the dense N·T·C grid ReadCSV will allocate (long format fills
-// the union of all series' times, which can be far larger than the file).
-const maxCSVValues = 1 << 27
+// Bounds on what ReadCSVData reads, so that a mistaken or hostile input (/dev/zero, a
+// line of a gigabyte, a header of a million columns) ends in an error that says so, not
+// in exhausted memory. maxCSVValues bounds both the values read and the dense N·T·C grid
+// built from them (long format fills the union of all series' times, which can be far
+// larger than the file): 1 GiB of float64.
+const (
+	maxCSVValues  = 1 << 27
+	maxCSVRecord  = 16 << 20 // bytes of one record (a line, or several within quotes)
+	maxCSVField   = 4 << 10  // bytes of one cell or column name
+	maxCSVColumns = 100_000
+	maxCSVFile    = 4 << 30 // bytes of a file LoadCSVData reads
+)
+
+// valuesLimit is maxCSVValues where the reader counts the values it reads: a variable,
+// so that the tests can lower it instead of writing gigabytes.
+var valuesLimit = maxCSVValues
+
+// MaxCSVValues is the most values (cells of the dense N·T·C grid) that ReadCSVData
+// accepts: a model trained on a CSV file sees at most this many.
+const MaxCSVValues = maxCSVValues
 
 // ReadCSV is ReadCSVData's paths.
 func ReadCSV(r io.Reader, opt CSVOptions) (*Paths, error) {
@@ -156,7 +173,8 @@ func ReadCSVData(r io.Reader, opt CSVOptions) (*CSVData, error) {
 	if err != nil {
 		return nil, err
 	}
-	br := bufio.NewReader(r)
+	bounded := &boundedReader{r: r, line: 1, start: 1}
+	br := bufio.NewReader(bounded)
 	if bom, _ := br.Peek(3); string(bom) == "\ufeff" {
 		br.Discard(3)
 	}
@@ -168,7 +186,7 @@ func ReadCSVData(r io.Reader, opt CSVOptions) (*CSVData, error) {
 		}
 	}
 	cr.ReuseRecord = true
-	rows := &rowReader{cr: cr}
+	rows := &rowReader{cr: cr, in: bounded}
 	if opt.Columns == nil {
 		rows.valueHint = "; name the value columns to read with --columns (and a series-id column with --id-col)"
 	}
@@ -177,7 +195,13 @@ func ReadCSVData(r io.Reader, opt CSVOptions) (*CSVData, error) {
 		return nil, errors.New("dataset: csv: empty input: no header")
 	}
 	if err != nil {
-		return nil, csvErr(err)
+		return nil, rows.csvErr(err)
+	}
+	if len(first) > maxCSVColumns {
+		return nil, fmt.Errorf("dataset: csv: line 1 has %d columns; gosde reads at most %d (in wide format, one column per series: give the series in long format, one row per series and time, with an id column)", len(first), maxCSVColumns)
+	}
+	if err := checkFields(first, 1); err != nil {
+		return nil, err
 	}
 	names := make([]string, len(first))
 	if opt.NoHeader {
@@ -190,14 +214,18 @@ func ReadCSVData(r io.Reader, opt CSVOptions) (*CSVData, error) {
 		return nil, err
 	}
 
+	index := make(map[string]int, len(names)) // names are unique (headerNames)
+	for i, h := range names {
+		index[h] = i
+	}
 	col := func(what, flag, name string) (int, error) {
-		if i := slices.Index(names, name); i >= 0 {
+		if i, ok := index[name]; ok {
 			return i, nil
 		}
 		if opt.NoHeader {
-			return -1, fmt.Errorf("dataset: csv: %s %q: with --no-header, columns are named by position, 1 to %d", flag, name, len(names))
+			return -1, fmt.Errorf("dataset: csv: %s %s: with --no-header, columns are named by position, 1 to %d", flag, quote(name), len(names))
 		}
-		return -1, fmt.Errorf("dataset: csv: %s %q: no %s column of that name; the header has %q", flag, name, what, names)
+		return -1, fmt.Errorf("dataset: csv: %s %s: no %s column of that name; the header has %s", flag, quote(name), what, quoteList(names))
 	}
 	detect := func(cands ...string) int {
 		if opt.NoHeader {
@@ -226,7 +254,7 @@ func ReadCSVData(r io.Reader, opt CSVOptions) (*CSVData, error) {
 	case CSVLong:
 	case CSVWide:
 		if opt.ID != "" {
-			return nil, fmt.Errorf("dataset: csv: wide format (--csv-format wide) has no series-id column, but --id-col is %q", opt.ID)
+			return nil, fmt.Errorf("dataset: csv: wide format (--csv-format wide) has no series-id column, but --id-col is %s", quote(opt.ID))
 		}
 	default:
 		return nil, fmt.Errorf("dataset: csv: unknown format %v: use --csv-format auto, long or wide", format)
@@ -243,29 +271,31 @@ func ReadCSVData(r io.Reader, opt CSVOptions) (*CSVData, error) {
 		timeCol = detect("date", "datetime")
 	}
 	if timeCol < 0 {
-		msg := fmt.Sprintf("dataset: csv: no time column: none of t, time, date, datetime in the header %q; name it with --time-col", names)
+		msg := fmt.Sprintf("dataset: csv: no time column: none of t, time, date, datetime in the header %s; name it with --time-col", quoteList(names))
 		if looksLikeData(names) {
 			msg += "; if the file has no header, give --no-header"
 		}
 		return nil, errors.New(msg)
 	}
 	if timeCol == idCol {
-		return nil, fmt.Errorf("dataset: csv: column %q cannot be both the series id (--id-col) and the time (--time-col)", names[timeCol])
+		return nil, fmt.Errorf("dataset: csv: column %s cannot be both the series id (--id-col) and the time (--time-col)", quote(names[timeCol]))
 	}
 
 	var valCols []int
 	if opt.Columns != nil {
+		named := make(map[int]bool, len(opt.Columns))
 		for _, name := range opt.Columns {
 			i, err := col("value", "--columns", name)
 			if err != nil {
 				return nil, err
 			}
 			if i == idCol || i == timeCol {
-				return nil, fmt.Errorf("dataset: csv: --columns %q is the id or time column, not a value column", name)
+				return nil, fmt.Errorf("dataset: csv: --columns %s is the id or time column, not a value column", quote(name))
 			}
-			if slices.Contains(valCols, i) {
-				return nil, fmt.Errorf("dataset: csv: --columns names %q twice", name)
+			if named[i] {
+				return nil, fmt.Errorf("dataset: csv: --columns names %s twice", quote(name))
 			}
+			named[i] = true
 			valCols = append(valCols, i)
 		}
 	} else {
@@ -276,7 +306,7 @@ func ReadCSVData(r io.Reader, opt CSVOptions) (*CSVData, error) {
 		}
 	}
 	if len(valCols) == 0 {
-		return nil, fmt.Errorf("dataset: csv: no value columns besides id and time in the header %q", names)
+		return nil, fmt.Errorf("dataset: csv: no value columns besides id and time in the header %s", quoteList(names))
 	}
 
 	tp := &timeParser{format: tf}
@@ -299,12 +329,12 @@ func ReadCSVData(r io.Reader, opt CSVOptions) (*CSVData, error) {
 	tp.toDays(series)
 	d := &CSVData{}
 	if tp.dates {
-		d.Notes = append(d.Notes, fmt.Sprintf("times: the dates in column %q are read as days since the earliest, %s",
-			timeName, tp.earliest()))
+		d.Notes = append(d.Notes, fmt.Sprintf("times: the dates in column %s are read as days since the earliest, %s",
+			quote(timeName), tp.earliest()))
 	}
 	if format == CSVLong && idCol < 0 && len(valCols) > 1 && opt.Format == CSVAuto {
-		d.Notes = append(d.Notes, fmt.Sprintf("layout: no series-id column, so the file is one series of %d channel(s) %q "+
-			"(--csv-format wide reads each column as a series instead)", len(valCols), pick(names, valCols)))
+		d.Notes = append(d.Notes, fmt.Sprintf("layout: no series-id column, so the file is one series of %d channel(s) %s "+
+			"(--csv-format wide reads each column as a series instead)", len(valCols), quoteList(pick(names, valCols))))
 	}
 	channels := pick(names, valCols)
 	if opt.Window > 0 {
@@ -334,26 +364,29 @@ func headerNames(header []string, opt CSVOptions) ([]string, error) {
 		names[i] = strings.TrimSpace(h)
 	}
 	if len(names) == 1 && opt.Comma == 0 && strings.ContainsAny(names[0], ";\t|") {
-		return nil, fmt.Errorf("dataset: csv: the header %q is one column: if the file is separated by ';', tab or '|', give --csv-sep", names[0])
+		return nil, fmt.Errorf("dataset: csv: the header %s is one column: if the file is separated by ';', tab or '|', give --csv-sep", quote(names[0]))
 	}
 	hint := ""
 	if looksLikeData(names) {
 		// A header-less file would otherwise be blamed for duplicate or odd names.
 		if !slices.ContainsFunc(names, func(h string) bool { return !isNumber(h) && !isISODate(h) }) {
-			return nil, fmt.Errorf("dataset: csv: no header: the first row %q is all numbers or dates; if the file has no header, give --no-header (the columns are then named by position: --time-col 1, --columns 2,3, …)", names)
+			return nil, fmt.Errorf("dataset: csv: no header: the first row %s is all numbers or dates; if the file has no header, give --no-header (the columns are then named by position: --time-col 1, --columns 2,3, …)", quoteList(names))
 		}
 		hint = " (if the file has no header, give --no-header)"
 	}
+	// A map, not a search of the names before each: a header of 100,000 columns took 48 s.
+	first := make(map[string]int, len(names))
 	for i, h := range names {
 		if h == "" {
 			return nil, fmt.Errorf("dataset: csv: line 1: column %d has an empty name%s", i+1, hint)
 		}
 		if strings.ContainsFunc(h, unicode.IsControl) {
-			return nil, fmt.Errorf("dataset: csv: line 1: column %d name %q contains a control character%s", i+1, h, hint)
+			return nil, fmt.Errorf("dataset: csv: line 1: column %d name %s contains a control character%s", i+1, quote(h), hint)
 		}
-		if j := slices.Index(names[:i], h); j >= 0 {
-			return nil, fmt.Errorf("dataset: csv: line 1: duplicate column name %q (columns %d and %d)%s", h, j+1, i+1, hint)
+		if j, ok := first[h]; ok {
+			return nil, fmt.Errorf("dataset: csv: line 1: duplicate column name %s (columns %d and %d)%s", quote(h), j+1, i+1, hint)
 		}
+		first[h] = i
 	}
 	return names, nil
 }
@@ -364,13 +397,150 @@ func looksLikeData(names []string) bool {
 }
 
 func isNumber(s string) bool {
-	_, err := strconv.ParseFloat(s, 64)
+	_, err := parseNumber(s)
 	return err == nil
+}
+
+var (
+	errNotNumber = errors.New("not a number")
+	errNotFinite = errors.New("not finite")
+	errRange     = errors.New("out of range")
+)
+
+// parseNumber parses s as a decimal number as CSV files write them: an optional sign,
+// digits with an optional decimal point, an optional exponent. strconv.ParseFloat also
+// takes Go's own spellings — digits separated by underscores (1_000), hexadecimal
+// (0x1p-2) — which no spreadsheet writes and which would turn a mistyped cell into a
+// number; Inf and Infinity are refused as not finite.
+func parseNumber(s string) (float64, error) {
+	if !isDecimal(s) {
+		switch strings.ToLower(strings.TrimLeft(s, "+-")) {
+		case "inf", "infinity":
+			return 0, errNotFinite
+		}
+		return 0, errNotNumber
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, errRange // the syntax is right, so only the range can be wrong
+	}
+	return v, nil
+}
+
+// isDecimal reports whether s is [+-]digits[.digits][(e|E)[+-]digits], with a digit
+// before or after the point.
+func isDecimal(s string) bool {
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	digits := func() int {
+		j := i
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+		return i - j
+	}
+	n := digits()
+	if i < len(s) && s[i] == '.' {
+		i++
+		n += digits()
+	}
+	if n == 0 {
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+// quote is s quoted for a message, cut to its first 80 characters: a cell or a name can
+// be thousands of bytes long, and a message that repeats them helps no one.
+func quote(s string) string {
+	const most = 80
+	n := 0
+	for i := range s {
+		if n == most {
+			return fmt.Sprintf("%q… (%d bytes)", s[:i], len(s))
+		}
+		n++
+	}
+	return strconv.Quote(s)
+}
+
+// quoteList is names quoted for a message: the first 10, each cut as quote cuts it.
+func quoteList(names []string) string {
+	const most = 10
+	qs := make([]string, 0, min(len(names), most)+1)
+	for _, n := range names[:min(len(names), most)] {
+		qs = append(qs, quote(n))
+	}
+	if len(names) > most {
+		qs = append(qs, fmt.Sprintf("… (%d columns)", len(names)))
+	}
+	return "[" + strings.Join(qs, " ") + "]"
+}
+
+// checkFields refuses a record with a cell longer than maxCSVField bytes: no number,
+// date, id or column name is, and every message that quotes a cell stays short.
+func checkFields(rec []string, line int) error {
+	for i, f := range rec {
+		if len(f) > maxCSVField {
+			return fmt.Errorf("dataset: csv: line %d, column %d: a cell of %d bytes (%s); gosde reads cells of at most %d bytes", line, i+1, len(f), quote(f), maxCSVField)
+		}
+	}
+	return nil
+}
+
+// errRecordTooLong is boundedReader's error (wrapped with the line).
+var errRecordTooLong = fmt.Errorf("longer than %d bytes", maxCSVRecord)
+
+// boundedReader passes a CSV file through, failing once one record (a line, or several
+// within quotes) exceeds maxCSVRecord bytes, before encoding/csv has buffered it whole.
+type boundedReader struct {
+	r      io.Reader
+	line   int  // the current physical line
+	start  int  // the line the current record began on
+	run    int  // bytes of the current record so far
+	quoted bool // inside a quoted field (a quote toggles; an escaped "" toggles twice)
+	err    error
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.r.Read(p)
+	for i, c := range p[:n] {
+		switch c {
+		case '"':
+			b.quoted = !b.quoted
+		case '\n':
+			b.line++
+			if !b.quoted {
+				b.run, b.start = 0, b.line
+				continue
+			}
+		}
+		if b.run++; b.run > maxCSVRecord {
+			b.err = fmt.Errorf("dataset: csv: line %d: a record %w; is it a CSV file of time series?", b.start, errRecordTooLong)
+			return i, b.err
+		}
+	}
+	return n, err
 }
 
 // rowReader yields the data rows: the header-less file's first row, then the rest.
 type rowReader struct {
 	cr          *csv.Reader
+	in          *boundedReader
 	valueHint   string // for a value cell that is not a number
 	pending     []string
 	pendingLine int
@@ -388,14 +558,18 @@ func (r *rowReader) next() ([]string, int, error) {
 		if err == io.EOF {
 			return nil, 0, err
 		}
-		return nil, 0, csvErr(err)
+		return nil, 0, r.csvErr(err)
 	}
 	line, _ := r.cr.FieldPos(0)
-	return rec, line, nil
+	return rec, line, checkFields(rec, line)
 }
 
-// csvErr wraps an encoding/csv error (which carries the line) as ours.
-func csvErr(err error) error {
+// csvErr wraps an encoding/csv error (which carries the line) as ours; the bound on a
+// record's length is ours already.
+func (r *rowReader) csvErr(err error) error {
+	if errors.Is(err, errRecordTooLong) {
+		return r.in.err
+	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
 		return fmt.Errorf("dataset: csv: ragged row: line %d has a different number of fields from the header", pe.Line)
@@ -410,16 +584,9 @@ func parseCell(s string) (float64, error) {
 	case "", "na", "nan", "n/a", "null":
 		return math.NaN(), nil
 	}
-	v, err := strconv.ParseFloat(s, 64)
+	v, err := parseNumber(s)
 	if err != nil {
-		var ne *strconv.NumError
-		if errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange) {
-			return 0, fmt.Errorf("%q is out of range", s)
-		}
-		return 0, fmt.Errorf("%q is not a number", s)
-	}
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("%q is not finite", s)
+		return 0, fmt.Errorf("%s is %w", quote(s), err)
 	}
 	return v, nil
 }
@@ -440,6 +607,7 @@ func readLong(rows *rowReader, names []string, idCol, timeCol int, valCols []int
 	C := len(valCols)
 	seriesOf := map[string]int{}
 	var series []csvSeries
+	read := 0
 	for {
 		rec, line, err := rows.next()
 		if err == io.EOF {
@@ -447,6 +615,9 @@ func readLong(rows *rowReader, names []string, idCol, timeCol int, valCols []int
 		}
 		if err != nil {
 			return nil, err
+		}
+		if read += len(valCols); read > valuesLimit {
+			return nil, tooManyValues(line)
 		}
 		id := ""
 		if idCol >= 0 {
@@ -460,7 +631,7 @@ func readLong(rows *rowReader, names []string, idCol, timeCol int, valCols []int
 		}
 		t, err := tp.parse(rec[timeCol])
 		if err != nil {
-			return nil, fmt.Errorf("dataset: csv: line %d, column %q: %v", line, names[timeCol], err)
+			return nil, fmt.Errorf("dataset: csv: line %d, column %s: %v", line, quote(names[timeCol]), err)
 		}
 		sr := &series[s]
 		sr.times = append(sr.times, t)
@@ -468,7 +639,7 @@ func readLong(rows *rowReader, names []string, idCol, timeCol int, valCols []int
 		for _, c := range valCols {
 			v, err := parseCell(rec[c])
 			if err != nil {
-				return nil, fmt.Errorf("dataset: csv: line %d, column %q: %v%s", line, names[c], err, rows.valueHint)
+				return nil, fmt.Errorf("dataset: csv: line %d, column %s: %v%s", line, quote(names[c]), err, rows.valueHint)
 			}
 			sr.vals = append(sr.vals, v)
 		}
@@ -506,7 +677,7 @@ func sortSeries(s *csvSeries, C int, named bool, tp *timeParser, hintID string) 
 		copy(vals[j*C:(j+1)*C], s.vals[i*C:(i+1)*C])
 		if j > 0 && times[j] == times[j-1] {
 			if named {
-				return fmt.Errorf("dataset: csv: line %d: duplicate row for series %q at time %s (first on line %d)", lines[j], s.id, tp.show(times[j]), lines[j-1])
+				return fmt.Errorf("dataset: csv: line %d: duplicate row for series %s at time %s (first on line %d)", lines[j], quote(s.id), tp.show(times[j]), lines[j-1])
 			}
 			return fmt.Errorf("dataset: csv: line %d: duplicate time %s (first on line %d)%s", lines[j], tp.show(times[j]), lines[j-1], hintID)
 		}
@@ -527,16 +698,19 @@ func readWide(rows *rowReader, names []string, timeCol int, valCols []int, tp *t
 		if err != nil {
 			return nil, err
 		}
+		if len(all.vals)+len(valCols) > valuesLimit {
+			return nil, tooManyValues(line)
+		}
 		t, err := tp.parse(rec[timeCol])
 		if err != nil {
-			return nil, fmt.Errorf("dataset: csv: line %d, column %q: %v", line, names[timeCol], err)
+			return nil, fmt.Errorf("dataset: csv: line %d, column %s: %v", line, quote(names[timeCol]), err)
 		}
 		all.times = append(all.times, t)
 		all.lines = append(all.lines, line)
 		for _, c := range valCols {
 			v, err := parseCell(rec[c])
 			if err != nil {
-				return nil, fmt.Errorf("dataset: csv: line %d, column %q: %v%s", line, names[c], err, rows.valueHint)
+				return nil, fmt.Errorf("dataset: csv: line %d, column %s: %v%s", line, quote(names[c]), err, rows.valueHint)
 			}
 			all.vals = append(all.vals, v)
 		}
@@ -564,6 +738,10 @@ func readWide(rows *rowReader, names []string, timeCol int, valCols []int, tp *t
 	return series, nil
 }
 
+func tooManyValues(line int) error {
+	return fmt.Errorf("dataset: csv: line %d: more than %d values; gosde reads at most that many (name fewer columns with --columns, or train on part of the file)", line, valuesLimit)
+}
+
 func pick(names []string, cols []int) []string {
 	out := make([]string, len(cols))
 	for i, c := range cols {
@@ -584,7 +762,7 @@ func checkChannels(p *Paths) error {
 			}
 		}
 		if !found {
-			return fmt.Errorf("dataset: csv: channel %q has no reading in any series", p.Channels[c])
+			return fmt.Errorf("dataset: csv: channel %s has no reading in any series", quote(p.Channels[c]))
 		}
 	}
 	return nil
@@ -599,8 +777,23 @@ func LoadCSV(path string, opt CSVOptions) (*Paths, error) {
 	return d.Paths, nil
 }
 
-// LoadCSVData is ReadCSVData of the named file.
+// LoadCSVData is ReadCSVData of the named file, which must be a regular file of at most
+// 4 GiB: a run reads its data again to resume and to be evaluated, which a device or a
+// pipe cannot give.
 func LoadCSVData(path string, opt CSVOptions) (*CSVData, error) {
+	// Stat before opening: opening a named pipe waits for a writer.
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case st.IsDir():
+		return nil, fmt.Errorf("%s is a directory, not a CSV file", path)
+	case !st.Mode().IsRegular():
+		return nil, fmt.Errorf("%s is not a regular file (a device or a pipe?): gosde reads its data again to resume a run and to evaluate it, so save the data to a file and give that", path)
+	case st.Size() > maxCSVFile:
+		return nil, fmt.Errorf("%s is %d bytes; gosde reads CSV files of at most %d bytes", path, st.Size(), int64(maxCSVFile))
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -616,20 +809,31 @@ func LoadCSVData(path string, opt CSVOptions) (*CSVData, error) {
 // WriteCSV writes p in long format: the header path,t,<channel names>, then one row per
 // path and time (path-major, all N·T rows, so ReadCSV gives p back exactly), the path
 // as its index 0…N−1, times and values in the shortest form that reads back exactly,
-// a missing value as an empty cell. A channel may not be named path or t.
+// a missing value as an empty cell. A channel named path takes the id column's name
+// series (or id), one named t the time column's time, so that every channel ReadCSV
+// can read is written back readably; channels named both t and time, or path, series
+// and id, are refused.
 func WriteCSV(w io.Writer, p *Paths) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	for _, c := range p.Channels {
-		if c == "path" || c == "t" {
-			return fmt.Errorf("dataset: csv: channel name %q clashes with the path/t columns", c)
+	free := func(cands ...string) string {
+		for _, c := range cands {
+			if !slices.Contains(p.Channels, c) {
+				return c
+			}
 		}
+		return ""
+	}
+	// ReadCSV takes the first column named one of these, and these come first.
+	idName, timeName := free("path", "series", "id"), free("t", "time")
+	if idName == "" || timeName == "" {
+		return fmt.Errorf("dataset: csv: channels named %s leave no name for the path or time column that reads back; rename one", quoteList(p.Channels))
 	}
 	cw := csv.NewWriter(w)
 	T, C := p.T(), p.C()
 	rec := make([]string, 2+C)
-	rec[0], rec[1] = "path", "t"
+	rec[0], rec[1] = idName, timeName
 	copy(rec[2:], p.Channels)
 	if err := cw.Write(rec); err != nil {
 		return err

@@ -26,7 +26,7 @@ func seriesName(id string) string {
 	if id == "" {
 		return "the series"
 	}
-	return fmt.Sprintf("series %q", id)
+	return "series " + quote(id)
 }
 
 // shareGrid puts whole series on the union of their times, or, when they lie in

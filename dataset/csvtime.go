@@ -106,7 +106,7 @@ func (tp *timeParser) parse(cell string) (float64, error) {
 	s := strings.TrimSpace(cell)
 	switch strings.ToLower(s) {
 	case "", "na", "nan", "n/a", "null":
-		return 0, fmt.Errorf("time %q is missing", s)
+		return 0, fmt.Errorf("time %s is missing", quote(s))
 	}
 	if !tp.decided {
 		tp.decided = true
@@ -123,30 +123,30 @@ func (tp *timeParser) parse(cell string) (float64, error) {
 				}
 			}
 			if tp.layout == "" {
-				return 0, fmt.Errorf("time %q is neither a number nor an ISO date or datetime (2006-01-02, 2006-01-02 15:04:05, RFC 3339); give its layout with --time-format, e.g. --time-format %%d/%%m/%%Y", s)
+				return 0, fmt.Errorf("time %s is neither a number nor an ISO date or datetime (2006-01-02, 2006-01-02 15:04:05, RFC 3339); give its layout with --time-format, e.g. --time-format %%d/%%m/%%Y", quote(s))
 			}
 		default:
 			tp.layout = tp.format
 		}
 	}
 	if tp.layout == "" {
-		v, err := strconv.ParseFloat(s, 64)
+		v, err := parseNumber(s)
 		switch {
-		case err != nil && tp.format == timeNumber:
-			return 0, fmt.Errorf("time %q is not a number (--time-format number)", s)
+		case err == errNotNumber && tp.format == timeNumber:
+			return 0, fmt.Errorf("time %s is not a number (--time-format number)", quote(s))
+		case err == errNotNumber:
+			return 0, fmt.Errorf("time %s is not a number, as the first row's is", quote(s))
 		case err != nil:
-			return 0, fmt.Errorf("time %q is not a number, as the first row's is", s)
-		case math.IsInf(v, 0) || math.IsNaN(v):
-			return 0, fmt.Errorf("time %q is not finite", s)
+			return 0, fmt.Errorf("time %s is %w", quote(s), err)
 		}
 		return v, nil
 	}
 	t, err := time.Parse(tp.layout, s)
 	if err != nil {
 		if tp.format == timeAuto {
-			return 0, fmt.Errorf("time %q is not a date in the layout %s of the first row; give the layout with --time-format", s, tp.layout)
+			return 0, fmt.Errorf("time %s is not a date in the layout %s of the first row; give the layout with --time-format", quote(s), tp.layout)
 		}
-		return 0, fmt.Errorf("time %q does not match --time-format (Go layout %s)", s, tp.layout)
+		return 0, fmt.Errorf("time %s does not match --time-format (Go layout %s)", quote(s), tp.layout)
 	}
 	if !tp.dates {
 		tp.dates, tp.ref, tp.min = true, t.Unix(), t

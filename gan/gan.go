@@ -129,8 +129,11 @@ func (c Config) check() error {
 	if c.DiscSteps < 0 {
 		return fmt.Errorf("gan: %d discriminator steps per generator step; give 1 or more", c.DiscSteps)
 	}
-	if !(c.GenLR > 0) || !(c.DiscLR > 0) || !(c.WeightDecay >= 0) || math.IsInf(c.GenLR+c.DiscLR+c.WeightDecay, 0) {
-		return fmt.Errorf("gan: invalid learning rates or weight decay in %+v", c)
+	if err := optim.CheckRates("generator learning rate", c.GenLR, c.WeightDecay); err != nil {
+		return fmt.Errorf("gan: %w", err)
+	}
+	if err := optim.CheckRates("discriminator learning rate", c.DiscLR, 0); err != nil {
+		return fmt.Errorf("gan: %w", err)
 	}
 	if !(c.Dt > 0) || math.IsInf(c.Dt, 0) {
 		return fmt.Errorf("gan: invalid Dt %v", c.Dt)
@@ -234,8 +237,12 @@ func New(cfg Config, times []float64, opts ...Option) (*Model, error) {
 	}
 	// SWA's start is applied by Step (torch's "step > swa_step_start"), so the
 	// averages are updated unconditionally when called.
-	m.gSWA = optim.NewSWA[float32](len(e.genP), 0)
-	m.dSWA = optim.NewSWA[float32](len(e.discP), 0)
+	if m.gSWA, err = optim.NewSWA[float32](len(e.genP), 0); err != nil {
+		return nil, err
+	}
+	if m.dSWA, err = optim.NewSWA[float32](len(e.discP), 0); err != nil {
+		return nil, err
+	}
 	m.tensors = e.layout()
 	if cfg.sigKer() {
 		if m.gAdam, err = optim.NewAdam[float32](len(e.genP), optim.AdamConfig{LR: cfg.SigKer.LR}); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/gosde/gosde/host"
 	"github.com/gosde/gosde/internal/seeds"
 	"github.com/gosde/gosde/internal/vec"
+	"github.com/gosde/gosde/optim"
 	"github.com/gosde/gosde/sigkernel"
 )
 
@@ -74,8 +75,8 @@ func (c SigKerConfig) check() error {
 		return fmt.Errorf("gan: %d times per step; give 0 (all) or at least 2", c.Times)
 	case !(c.TimeScale > 0) || math.IsInf(c.TimeScale, 0):
 		return fmt.Errorf("gan: time scale must be positive, got %v", c.TimeScale)
-	case !(c.LR > 0) || math.IsInf(c.LR, 0):
-		return fmt.Errorf("gan: learning rate must be positive, got %v", c.LR)
+	case !(c.LR > 0 && c.LR <= optim.MaxRate):
+		return fmt.Errorf("gan: learning rate %v is out of range (0, %g]", c.LR, float64(optim.MaxRate))
 	case c.Schedule != "constant" && c.Schedule != "cosine":
 		return fmt.Errorf("gan: unknown learning-rate schedule %q: choose constant or cosine", c.Schedule)
 	}

@@ -151,6 +151,7 @@ func TestSigKerConfigErrors(t *testing.T) {
 		"times":        func(c *Config) { c.SigKer.Times = 1 },
 		"time scale":   func(c *Config) { c.SigKer.TimeScale = math.Inf(1) },
 		"lr":           func(c *Config) { c.SigKer.LR = 0 },
+		"huge lr":      func(c *Config) { c.SigKer.LR = 1e39 },
 		"schedule":     func(c *Config) { c.SigKer.Schedule = "step" },
 		"batch of one": func(c *Config) { c.Batch = 1 },
 	}

@@ -371,7 +371,10 @@ func TestOptimiserUpdatesMatchGo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	swa := optim.NewSWA[float32](n, 0)
+	swa, err := optim.NewSWA[float32](n, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for s := 0; s < steps; s++ {
 		ad.Step(p, grads[s*n:(s+1)*n])
 		optim.Clip(p, lim)

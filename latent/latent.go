@@ -139,8 +139,11 @@ func (c Config) check() error {
 	if !c.Activation.Valid() {
 		return fmt.Errorf("latent: invalid activation %v", c.Activation)
 	}
-	if !(c.LR > 0) || !finite(c.LR) || !(c.LRDecay > 0 && c.LRDecay <= 1) || !(c.WeightDecay >= 0) || !finite(c.WeightDecay) {
-		return fmt.Errorf("latent: invalid learning rate, decay or weight decay in %+v", c)
+	if err := optim.CheckRates("learning rate", c.LR, c.WeightDecay); err != nil {
+		return fmt.Errorf("latent: %w", err)
+	}
+	if !(c.LRDecay > 0 && c.LRDecay <= 1) {
+		return fmt.Errorf("latent: learning-rate decay %v per step is out of range (0, 1]", c.LRDecay)
 	}
 	if !(c.ObsStd > 0) || !finite(c.ObsStd) {
 		return fmt.Errorf("latent: invalid ObsStd %v", c.ObsStd)
@@ -221,7 +224,9 @@ func New(cfg Config, times []float64, opts ...Option) (*Model, error) {
 	if m.opt, err = optim.NewAdam[float32](len(e.params), optim.AdamConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay}); err != nil {
 		return nil, err
 	}
-	m.swa = optim.NewSWA[float32](len(e.params), 0)
+	if m.swa, err = optim.NewSWA[float32](len(e.params), 0); err != nil {
+		return nil, err
+	}
 	m.tensors = e.layout()
 	return m, nil
 }

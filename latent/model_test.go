@@ -159,7 +159,7 @@ func TestDeterminismAndResume(t *testing.T) {
 		t.Error("SetParams accepted an unknown key")
 	}
 	bad = a.Params()
-	bad[paramset.KeyUpdates] = []float32{100}
+	bad[paramset.KeyUpdates] = paramset.EncodeCounter(100)
 	if err := c.SetParams(bad); err == nil {
 		t.Error("SetParams accepted inconsistent counters")
 	}
@@ -244,6 +244,9 @@ func TestConfigAndDataErrors(t *testing.T) {
 		"obs std":                  func(c *Config) { c.ObsStd = 0 },
 		"decay":                    func(c *Config) { c.LRDecay = 1.5 },
 		"lr":                       func(c *Config) { c.LR = 0 },
+		"lr beyond float32":        func(c *Config) { c.LR = 1e39 },
+		"huge weight decay":        func(c *Config) { c.WeightDecay = 1e308 },
+		"negative weight decay":    func(c *Config) { c.WeightDecay = -1 },
 	} {
 		c := smallConfig()
 		mod(&c)

@@ -78,6 +78,9 @@ func Classify(real, fake *dataset.Paths, opt ClassifyOptions) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := checkSignature(real.C()+1, opt.Depth); err != nil {
+		return 0, err
+	}
 	mean, scale := channelStats(real)
 	return classifyWith(real, fake, opt, func(p *dataset.Paths, idx []int) ([]float64, int) {
 		return sigFeatures(p, idx, opt.Depth, mean, scale)

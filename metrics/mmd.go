@@ -92,6 +92,9 @@ func MMD(real, fake *dataset.Paths, opt MMDOptions) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := checkSignature(real.C()+1, opt.Depth); err != nil {
+		return 0, err
+	}
 	mean, scale := channelStats(real)
 	ri := pick(real.N, opt.MaxPaths, newRNG(opt.Seed, streamRealSub))
 	fi := pick(fake.N, opt.MaxPaths, newRNG(opt.Seed, streamFakeSub))
@@ -134,6 +137,9 @@ func mmdFloorCeiling(real, fake *dataset.Paths, opt MMDOptions) (mmd, floor, cei
 		return 0, 0, 0, err
 	}
 	if opt, err = opt.withDefaults(); err != nil {
+		return 0, 0, 0, err
+	}
+	if err := checkSignature(real.C()+1, opt.Depth); err != nil {
 		return 0, 0, 0, err
 	}
 	if opt.Bandwidth == 0 {
@@ -201,6 +207,9 @@ func MedianBandwidth(real *dataset.Paths, opt MMDOptions) (float64, error) {
 	}
 	opt, err := opt.withDefaults()
 	if err != nil {
+		return 0, err
+	}
+	if err := checkSignature(real.C()+1, opt.Depth); err != nil {
 		return 0, err
 	}
 	mean, scale := channelStats(real)

@@ -170,3 +170,34 @@ func TestSignatureErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSignatureDepthIsBounded: a depth whose signature cannot be held is an error, not
+// a panic (Signature(pts, 2, 100) needed 2^101 terms and overflowed).
+func TestSignatureDepthIsBounded(t *testing.T) {
+	pts := []float64{0, 0, 1, 1}
+	for _, tc := range []struct{ dim, depth int }{{2, 100}, {2, 20}, {1 << 20, 2}, {1 << 40, 1 << 40}, {3, 1 << 62}} {
+		p := pts[:0] // the dimension is refused before the points are looked at
+		if tc.dim <= 1<<20 {
+			p = make([]float64, 2*tc.dim)
+		}
+		if _, err := Signature(p, tc.dim, tc.depth); err == nil {
+			t.Errorf("dim %d, depth %d: no error", tc.dim, tc.depth)
+		}
+	}
+	// Just within the bound: 2 + 4 + … + 2^19 = 2^20 − 2 terms.
+	s, err := Signature(pts, 2, 19)
+	if err != nil || len(s) != 1<<20-2 {
+		t.Fatalf("dim 2, depth 19: %d terms, %v", len(s), err)
+	}
+	// A straight line's level k is Δ^⊗k/k!: the last term of level 19 is 1/19!.
+	if got, want := s[len(s)-1], 1/math.Gamma(20); math.Abs(got-want) > 1e-12*want {
+		t.Errorf("last term %v, want 1/19! = %v", got, want)
+	}
+	real := brownian(8, 3, 2, 0, 1, 1)
+	if _, err := MMD(real, real, MMDOptions{Depth: 60}); err == nil {
+		t.Error("MMD of depth 60 over 3 dimensions: no error")
+	}
+	if _, err := Classify(real, real, ClassifyOptions{Depth: 60}); err == nil {
+		t.Error("Classify of depth 60 over 3 dimensions: no error")
+	}
+}

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -211,11 +212,20 @@ func DrawSeed(seed uint64, k int) uint64 {
 // draws (nil for a single draw). The spread covers both what the generated sample and
 // what the metrics' own random choices (subsamples, splits) put into a number.
 func EvaluateDraws(realTrain, realTest *dataset.Paths, fakes []*dataset.Paths, opt Options) (Report, error) {
+	return EvaluateDrawsContext(context.Background(), realTrain, realTest, fakes, opt)
+}
+
+// EvaluateDrawsContext is EvaluateDraws, giving up with ctx's error between draws once
+// ctx is done (an interrupted training run stops within one draw's metrics).
+func EvaluateDrawsContext(ctx context.Context, realTrain, realTest *dataset.Paths, fakes []*dataset.Paths, opt Options) (Report, error) {
 	if len(fakes) == 0 {
 		return Report{}, fmt.Errorf("%w: no generated sets to evaluate", errBadOption)
 	}
 	reps := make([]Report, len(fakes))
 	for k, fake := range fakes {
+		if err := ctx.Err(); err != nil {
+			return Report{}, err
+		}
 		o := opt
 		o.Seed = DrawSeed(opt.Seed, k)
 		var err error

@@ -12,6 +12,35 @@ import (
 	"math"
 )
 
+// MaxRate bounds learning rates and weight decays. It is far above any rate that trains
+// (PyTorch's defaults are 1e-3 to 1) and keeps the float32 state finite: with weight
+// decay λ the second-moment state holds (λθ)², which passes float32's 3.4e38 once
+// λ|θ| > 1.8e19; at λ = 1e308 every update left it infinite and the weights frozen,
+// without an error.
+const MaxRate = 1e6
+
+// checkRate reports a learning rate (positive) or weight decay (zero too) outside
+// (0, MaxRate] or [0, MaxRate].
+func checkRate(what string, v float64, zeroOK bool) error {
+	if (v > 0 || zeroOK && v == 0) && v <= MaxRate {
+		return nil
+	}
+	lo := "(0"
+	if zeroOK {
+		lo = "[0"
+	}
+	return fmt.Errorf("%s %v is out of range %s, %g]", what, v, lo, float64(MaxRate))
+}
+
+// CheckRates reports a learning rate outside (0, MaxRate] or a weight decay outside
+// [0, MaxRate], naming them as lrName and "weight decay".
+func CheckRates(lrName string, lr, weightDecay float64) error {
+	if err := checkRate(lrName, lr, false); err != nil {
+		return err
+	}
+	return checkRate("weight decay", weightDecay, true)
+}
+
 // Float is the element type of parameters (identical to solver.Float and nn.Float).
 type Float interface{ ~float32 | ~float64 }
 
@@ -50,7 +79,10 @@ func NewAdam[F Float](n int, cfg AdamConfig) (*Adam[F], error) {
 	if cfg.Eps == 0 {
 		cfg.Eps = 1e-8
 	}
-	if !(cfg.LR > 0) || cfg.Beta1 < 0 || cfg.Beta1 >= 1 || cfg.Beta2 < 0 || cfg.Beta2 >= 1 || cfg.Eps < 0 || cfg.WeightDecay < 0 {
+	if err := CheckRates("learning rate", cfg.LR, cfg.WeightDecay); err != nil {
+		return nil, fmt.Errorf("optim: Adam: %w", err)
+	}
+	if !(cfg.Beta1 >= 0 && cfg.Beta1 < 1) || !(cfg.Beta2 >= 0 && cfg.Beta2 < 1) || !(cfg.Eps >= 0) || math.IsInf(cfg.Eps, 0) {
 		return nil, fmt.Errorf("optim: invalid Adam config %+v", cfg)
 	}
 	return &Adam[F]{cfg: cfg, m: make([]F, n), v: make([]F, n)}, nil
@@ -62,8 +94,8 @@ func (a *Adam[F]) Steps() int { return a.t }
 // SetLR changes the learning rate of the updates to come (a schedule such as an
 // exponential decay sets it before each Step, like torch's lr_scheduler).
 func (a *Adam[F]) SetLR(lr float64) error {
-	if !(lr > 0) || math.IsInf(lr, 0) {
-		return fmt.Errorf("optim: Adam learning rate must be positive and finite, got %v", lr)
+	if err := checkRate("learning rate", lr, false); err != nil {
+		return fmt.Errorf("optim: Adam: %w", err)
 	}
 	a.cfg.LR = lr
 	return nil
@@ -124,7 +156,10 @@ func NewAdadelta[F Float](n int, cfg AdadeltaConfig) (*Adadelta[F], error) {
 	if cfg.Eps == 0 {
 		cfg.Eps = 1e-6
 	}
-	if !(cfg.LR > 0) || cfg.Rho < 0 || cfg.Rho > 1 || cfg.Eps < 0 || cfg.WeightDecay < 0 {
+	if err := CheckRates("learning rate", cfg.LR, cfg.WeightDecay); err != nil {
+		return nil, fmt.Errorf("optim: Adadelta: %w", err)
+	}
+	if !(cfg.Rho >= 0 && cfg.Rho <= 1) || !(cfg.Eps >= 0) || math.IsInf(cfg.Eps, 0) {
 		return nil, fmt.Errorf("optim: invalid Adadelta config %+v", cfg)
 	}
 	return &Adadelta[F]{cfg: cfg, s: make([]F, n), u: make([]F, n)}, nil
@@ -179,8 +214,14 @@ type SWA[F Float] struct {
 	start int
 }
 
-// NewSWA returns an average of n parameters that Observe starts updating at step start.
-func NewSWA[F Float](n, start int) *SWA[F] { return &SWA[F]{avg: make([]F, n), start: start} }
+// NewSWA returns an average of n ≥ 0 parameters that Observe starts updating at step
+// start.
+func NewSWA[F Float](n, start int) (*SWA[F], error) {
+	if n < 0 {
+		return nil, fmt.Errorf("optim: an average of %d parameters", n)
+	}
+	return &SWA[F]{avg: make([]F, n), start: start}, nil
+}
 
 // Update folds params into the average.
 func (s *SWA[F]) Update(params []F) {

@@ -130,7 +130,10 @@ func TestAdadeltaIndependent(t *testing.T) {
 }
 
 func TestSWA(t *testing.T) {
-	s := NewSWA[float32](2, 3)
+	s, err := NewSWA[float32](2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
 	seq := [][]float32{{1, 10}, {2, 20}, {3, 30}, {4, 40}, {8, 0}}
 	for step, p := range seq {
 		s.Observe(step+1, p)
@@ -142,8 +145,11 @@ func TestSWA(t *testing.T) {
 	avg := s.Average()
 	near(t, "avg[0]", float64(avg[0]), 5, 1e-7)
 	near(t, "avg[1]", float64(avg[1]), 70.0/3, 1e-6)
-	if NewSWA[float64](1, 0).Average() != nil {
+	if e, _ := NewSWA[float64](1, 0); e.Average() != nil {
 		t.Error("empty average not nil")
+	}
+	if s, err := NewSWA[float32](-1, 0); err == nil || s != nil {
+		t.Errorf("NewSWA(-1) = %v, %v; want an error", s, err)
 	}
 }
 
@@ -170,7 +176,7 @@ func TestClip(t *testing.T) {
 func TestStateRestore(t *testing.T) {
 	const n = 7
 	a, _ := NewAdadelta[float32](n, AdadeltaConfig{LR: 1e-2, WeightDecay: 0.01})
-	s := NewSWA[float32](n, 0)
+	s, _ := NewSWA[float32](n, 0)
 	p, g := make([]float32, n), make([]float32, n)
 	for i := range p {
 		p[i], g[i] = float32(i)-3, float32(i%3)-1
@@ -180,7 +186,7 @@ func TestStateRestore(t *testing.T) {
 		s.Update(p)
 	}
 	b, _ := NewAdadelta[float32](n, AdadeltaConfig{LR: 1e-2, WeightDecay: 0.01})
-	r := NewSWA[float32](n, 0)
+	r, _ := NewSWA[float32](n, 0)
 	as, au := a.State()
 	bs, bu := b.State()
 	copy(bs, as)

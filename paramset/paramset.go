@@ -3,8 +3,10 @@
 // named, shaped views into that storage plus the training counters, read out as a map
 // by Params and written back, all or nothing, by SetParams.
 //
-// The counters are stored beside the tensors as one-element arrays under KeyStep,
-// KeyUpdates and KeySWAN (exact in float32 up to MaxCounter).
+// The counters are stored beside the tensors under KeyStep, KeyUpdates and KeySWAN, each
+// as two float32 whole numbers [high, low] below 2^24, the counter being high·2^24 + low
+// (EncodeCounter): a float32 holds every whole number only up to 2^24, which a long run's
+// step count passes, and a rounded step count would repeat or skip the noise of a step.
 package paramset
 
 import (
@@ -19,8 +21,37 @@ const (
 	KeyStep    = "state.step"    // Step calls so far (the noise index of the next step)
 	KeyUpdates = "state.updates" // optimiser updates applied
 	KeySWAN    = "state.swa_n"   // parameter sets averaged
-	MaxCounter = 1 << 24
+	MaxCounter = 1<<48 - 1
 )
+
+// counterBase is the base of a counter's two float32 digits: every whole number below
+// it is exact in float32.
+const counterBase = 1 << 24
+
+// IsCounter reports whether name is one of the counters' keys.
+func IsCounter(name string) bool {
+	return name == KeyStep || name == KeyUpdates || name == KeySWAN
+}
+
+// EncodeCounter is n (0 ≤ n ≤ MaxCounter) as a counter's two float32 digits [high, low],
+// n = high·2^24 + low, both exact.
+func EncodeCounter(n int) []float32 {
+	return []float32{float32(n / counterBase), float32(n % counterBase)}
+}
+
+// DecodeCounter is the counter that EncodeCounter encoded as v; ok is false for anything
+// else (not two whole digits in [0, 2^24)).
+func DecodeCounter(v []float32) (n int, ok bool) {
+	if len(v) != 2 {
+		return 0, false
+	}
+	for _, d := range v {
+		if !(d >= 0 && d < counterBase && d == float32(math.Trunc(float64(d)))) {
+			return 0, false
+		}
+	}
+	return int(v[0])*counterBase + int(v[1]), true
+}
 
 // Counters are a training run's progress: 0 ≤ SWAN ≤ Updates ≤ Step ≤ MaxCounter.
 type Counters struct {
@@ -56,7 +87,7 @@ func (s *Set) all() []entry {
 	es := make([]entry, 0, len(s.entries)+3)
 	es = append(es, s.entries...)
 	for _, k := range []string{KeyStep, KeyUpdates, KeySWAN} {
-		es = append(es, entry{name: k, shape: []int{1}})
+		es = append(es, entry{name: k, shape: []int{2}})
 	}
 	return es
 }
@@ -72,7 +103,7 @@ func (s *Set) Names() []string {
 	return names
 }
 
-// Shapes returns the shape of every array of Params (the counters' is [1]).
+// Shapes returns the shape of every array of Params (the counters' is [2]).
 func (s *Set) Shapes() map[string][]int {
 	out := map[string][]int{}
 	for _, e := range s.all() {
@@ -87,15 +118,15 @@ func (s *Set) Params(c Counters) map[string][]float32 {
 	for _, e := range s.entries {
 		out[e.name] = append([]float32(nil), e.data...)
 	}
-	out[KeyStep] = []float32{float32(c.Step)}
-	out[KeyUpdates] = []float32{float32(c.Updates)}
-	out[KeySWAN] = []float32{float32(c.SWAN)}
+	out[KeyStep] = EncodeCounter(c.Step)
+	out[KeyUpdates] = EncodeCounter(c.Updates)
+	out[KeySWAN] = EncodeCounter(c.SWAN)
 	return out
 }
 
 // SetParams checks p and copies it into the views, returning the counters for the
 // caller to restore. Every key of Names must be present with its shape's number of
-// values, and no other; each counter must be a whole number in [0, MaxCounter], with
+// values, and no other; each counter must be as EncodeCounter writes it, with
 // swa_n ≤ updates ≤ step. On error nothing is written. The error names the offending
 // keys, without a package prefix, for the caller to wrap.
 func (s *Set) SetParams(p map[string][]float32) (Counters, error) {
@@ -113,8 +144,8 @@ func (s *Set) SetParams(p map[string][]float32) (Counters, error) {
 			return Counters{}, fmt.Errorf("%s has %d values, want %d", e.name, len(v), want)
 		}
 		if e.data == nil {
-			if c := v[0]; !(c >= 0 && c <= MaxCounter && c == float32(math.Trunc(float64(c)))) {
-				return Counters{}, fmt.Errorf("%s = %v is not a counter", e.name, c)
+			if _, ok := DecodeCounter(v); !ok {
+				return Counters{}, fmt.Errorf("%s = %v is not a counter", e.name, v)
 			}
 		}
 	}
@@ -131,17 +162,16 @@ func (s *Set) SetParams(p map[string][]float32) (Counters, error) {
 		sort.Strings(unknown)
 		return Counters{}, fmt.Errorf("unknown %s", strings.Join(unknown, ", "))
 	}
-	if p[KeySWAN][0] > p[KeyUpdates][0] || p[KeyUpdates][0] > p[KeyStep][0] {
-		return Counters{}, fmt.Errorf("inconsistent counters step %v, updates %v, swa_n %v", p[KeyStep][0], p[KeyUpdates][0], p[KeySWAN][0])
+	step, _ := DecodeCounter(p[KeyStep])
+	updates, _ := DecodeCounter(p[KeyUpdates])
+	swaN, _ := DecodeCounter(p[KeySWAN])
+	if swaN > updates || updates > step {
+		return Counters{}, fmt.Errorf("inconsistent counters step %d, updates %d, swa_n %d", step, updates, swaN)
 	}
 	for _, e := range s.entries {
 		copy(e.data, p[e.name])
 	}
-	return Counters{
-		Step:    int(p[KeyStep][0]),
-		Updates: int(p[KeyUpdates][0]),
-		SWAN:    int(p[KeySWAN][0]),
-	}, nil
+	return Counters{Step: step, Updates: updates, SWAN: swaN}, nil
 }
 
 func size(shape []int) int {

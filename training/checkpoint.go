@@ -1,14 +1,17 @@
 package training
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/gosde/gosde/checkpoint"
 	"github.com/gosde/gosde/dataset"
 	"github.com/gosde/gosde/host"
 	"github.com/gosde/gosde/metrics"
+	"github.com/gosde/gosde/paramset"
 )
 
 // Metadata keys of a gosde checkpoint (safetensors "__metadata__", strings).
@@ -56,6 +59,15 @@ func Save(path string, model model, cfg Config, data *Data, hist history, untrai
 	f := checkpoint.File{Tensors: map[string]checkpoint.Tensor{}, Metadata: map[string]string{metaModel: cfg.Model}}
 	shapes := model.Shapes()
 	for name, v := range model.Params() {
+		if paramset.IsCounter(name) {
+			// An integer, exact however long the run (a float32 is exact to 2^24 only).
+			n, ok := paramset.DecodeCounter(v)
+			if !ok {
+				return fmt.Errorf("saving: counter %s = %v is not a count", name, v)
+			}
+			f.Tensors[name] = checkpoint.Tensor{Shape: []int{1}, I64: []int64{int64(n)}}
+			continue
+		}
 		f.Tensors[name] = checkpoint.Tensor{Shape: shapes[name], F32: v}
 	}
 	for key, v := range map[string]any{metaConfig: cfg, metaNorm: data.Norm, metaChannels: data.Train.Channels,
@@ -100,10 +112,27 @@ func Load(path string) (*Checkpoint, error) {
 		}
 	}
 	for name, t := range f.Tensors {
+		if paramset.IsCounter(name) {
+			n, err := counter(t)
+			if err != nil {
+				return nil, fmt.Errorf("%s: tensor %q: %w", path, name, err)
+			}
+			ck.Params[name] = paramset.EncodeCounter(n)
+			continue
+		}
 		if t.F32 == nil {
 			return nil, fmt.Errorf("%s: tensor %q is not float32", path, name)
 		}
 		ck.Params[name] = t.F32
+	}
+	// The times and channels size everything a model built from the file allocates:
+	// no run trained on more than a CSV file can hold (a file could list millions).
+	if err := (&dataset.Paths{Times: ck.Times, Channels: ck.Channels}).Validate(); err != nil {
+		return nil, fmt.Errorf("%s: metadata %q and %q: %w", path, metaTimes, metaChannels, err)
+	}
+	if len(ck.Times) < 2 || len(ck.Times)*len(ck.Channels) > dataset.MaxCSVValues {
+		return nil, fmt.Errorf("%s: metadata: %d times × %d channels; a gosde model has at least 2 times and at most %d values per path",
+			path, len(ck.Times), len(ck.Channels), dataset.MaxCSVValues)
 	}
 	if len(ck.Norm.Mean) != len(ck.Channels) || len(ck.Norm.Std) != len(ck.Channels) {
 		return nil, fmt.Errorf("%s: normalisation of %d channels for %d channel names", path, len(ck.Norm.Mean), len(ck.Channels))
@@ -112,6 +141,18 @@ func Load(path string) (*Checkpoint, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return ck, nil
+}
+
+// counter reads a training counter: one int64 (one float32 in checkpoints written before
+// the counters were stored exactly, when they could not pass 2^24).
+func counter(t checkpoint.Tensor) (int, error) {
+	switch {
+	case len(t.I64) == 1 && t.I64[0] >= 0 && t.I64[0] <= paramset.MaxCounter:
+		return int(t.I64[0]), nil
+	case len(t.F32) == 1 && t.F32[0] >= 0 && t.F32[0] <= 1<<24 && t.F32[0] == float32(math.Trunc(float64(t.F32[0]))):
+		return int(t.F32[0]), nil
+	}
+	return 0, fmt.Errorf("not a count from 0 to %d", paramset.MaxCounter)
 }
 
 // Model rebuilds the checkpoint's model with its parameters, on ck.Engine. Close it
@@ -136,6 +177,9 @@ func (ck *Checkpoint) Sample(n int, seed uint64) (*dataset.Paths, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("number of paths must be at least 1, got %d", n)
 	}
+	if err := checkSampleMemory(EstimateSampleMemory(ck.Config, len(ck.Times), len(ck.Channels), n, 1, false), n); err != nil {
+		return nil, err
+	}
 	m, err := ck.Model()
 	if err != nil {
 		return nil, err
@@ -150,6 +194,12 @@ func (ck *Checkpoint) Sample(n int, seed uint64) (*dataset.Paths, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// CheckSampleMemory refuses, before anything is allocated, n paths that would not fit
+// in the available memory together with their CSV text (what gosde sample holds).
+func (ck *Checkpoint) CheckSampleMemory(n int) error {
+	return checkSampleMemory(EstimateSampleMemory(ck.Config, len(ck.Times), len(ck.Channels), n, 1, true), n)
 }
 
 // Evaluate compares n generated paths with the held-out part of the data set spec (in
@@ -167,6 +217,11 @@ func (ck *Checkpoint) Evaluate(spec string, n int, seed uint64) (metrics.Report,
 		cfg.CSV = CSVConfig{} // the built-in sets have no CSV options
 	}
 	cfg.Data = spec
+	// The generated paths alone, before the data is read, then with it.
+	e := EstimateSampleMemory(ck.Config, len(ck.Times), len(ck.Channels), n, EvalDraws, false)
+	if err := checkSampleMemory(e, n); err != nil {
+		return metrics.Report{}, err
+	}
 	data, err := LoadData(cfg)
 	if err != nil {
 		return metrics.Report{}, err
@@ -174,6 +229,10 @@ func (ck *Checkpoint) Evaluate(spec string, n int, seed uint64) (metrics.Report,
 	if data.Train.C() != len(ck.Channels) || data.Train.T() != len(ck.Times) {
 		return metrics.Report{}, fmt.Errorf("data %q has %d times × %d channels; the checkpoint's model makes %d × %d",
 			spec, data.Train.T(), data.Train.C(), len(ck.Times), len(ck.Channels))
+	}
+	e.Data = float64(len(data.Train.Values)+len(data.Test.Values)) * 8
+	if err := checkSampleMemory(e, n); err != nil {
+		return metrics.Report{}, err
 	}
 	// Measure in the checkpoint's units, whatever statistics the data gives now; when
 	// they are the run's own, leave the values untouched (a round trip through the
@@ -189,6 +248,6 @@ func (ck *Checkpoint) Evaluate(spec string, n int, seed uint64) (metrics.Report,
 		return metrics.Report{}, err
 	}
 	defer m.Close()
-	rep, _, err := evaluate(m, data, n, seed, true, EvalDraws)
+	rep, _, err := evaluate(context.Background(), m, data, n, seed, true, EvalDraws)
 	return rep, err
 }

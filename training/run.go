@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -255,6 +256,7 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 			return nil, err
 		}
 		removeStaleTemps(dir)
+		defer removeStaleTemps(dir) // a run's own, should a write have been cut short
 	} else if cfg, err = pinData(cfg); err != nil {
 		return nil, err
 	}
@@ -314,6 +316,10 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 	}
 	if resume {
 		ck, err := Load(filepath.Join(dir, CheckpointFile))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("resuming %s: the run has no checkpoint yet (it was stopped before its first one was written), "+
+				"so there is nothing to resume: remove %s and run gosde train again to start it over", dir, dir)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -326,11 +332,17 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
+		removeStaleTemps(dir)
+		defer removeStaleTemps(dir)
 		if err := writeJSON(filepath.Join(dir, ConfigFile), cfg); err != nil {
 			return nil, err
 		}
 		// One draw: the untrained model's numbers are a baseline, not worth the spread's cost.
-		u, _, err := evaluate(model, data, cfg.EvalPaths, cfg.Seed, false, 1)
+		u, _, err := evaluate(ctx, model, data, cfg.EvalPaths, cfg.Seed, false, 1)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("training interrupted before its first step, while evaluating the untrained model: "+
+				"nothing was trained; remove %s and run gosde train again to start over", dir)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("evaluating the untrained model: %w", err)
 		}
@@ -393,12 +405,18 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 	if err := save(); err != nil {
 		return nil, err
 	}
-	trained, fake, err := evaluate(model, data, cfg.EvalPaths, cfg.Seed, true, EvalDraws)
+	trained, fake, err := evaluate(ctx, model, data, cfg.EvalPaths, cfg.Seed, true, EvalDraws)
+	if ctx.Err() != nil {
+		return nil, ErrInterrupted // the final checkpoint is written; a resume evaluates it
+	}
 	if err != nil {
 		return nil, fmt.Errorf("evaluating the trained model: %w", err)
 	}
 	if res.TestLoss, err = model.testLoss(data, cfg.Seed^0x7e57); err != nil {
 		return nil, fmt.Errorf("test loss: %w", err)
+	}
+	if ctx.Err() != nil {
+		return nil, ErrInterrupted
 	}
 	res.Trained, res.Steps, res.Seconds = trained, model.Steps(), time.Since(start).Seconds()
 	warnings := append(append([]string{}, res.Warnings...), trained.Warnings...)
@@ -459,7 +477,8 @@ func reconstructionWarning(step int, got, limit float64) string {
 
 // removeStaleTemps deletes the temporary files that an atomic write leaves behind when
 // its process is killed (kill -9, power loss) between creating and renaming them. They
-// never replace a run's files, so they are only clutter; Run removes them on resume.
+// never replace a run's files, so they are only clutter; Run removes them when it takes
+// up its directory and again when it ends, however it ends.
 func removeStaleTemps(dir string) {
 	for _, name := range []string{ConfigFile, CheckpointFile, MetricsFile, PathsPlot, MarginalsPlot, CurvesPlot} {
 		stale, _ := filepath.Glob(filepath.Join(dir, "."+name+".tmp-*"))
@@ -519,14 +538,18 @@ func stepFor(times []float64) float64 {
 const EvalDraws = 8
 
 // evaluate samples n paths from the model (its weight average when averaged and it has
-// one) and measures them against the test set, on draws generated sets: draw k is
+// one) and measures them against the test set, on draws generated sets (giving up with
+// ctx's error between draws once ctx is done): draw k is
 // sampled with seed metrics.DrawSeed(seed^0xe7a1, k) and measured with metric seed
 // metrics.DrawSeed(seed, k). Run and Checkpoint.Evaluate both measure this way, so that
 // `gosde eval` reproduces what `gosde train` printed. It returns draw 0's sample too, so
 // that the plots show the very paths the report's numbers measured.
-func evaluate(model model, data *Data, n int, seed uint64, averaged bool, draws int) (metrics.Report, *dataset.Paths, error) {
+func evaluate(ctx context.Context, model model, data *Data, n int, seed uint64, averaged bool, draws int) (metrics.Report, *dataset.Paths, error) {
 	fakes := make([]*dataset.Paths, draws)
 	for k := range fakes {
+		if err := ctx.Err(); err != nil {
+			return metrics.Report{}, nil, err
+		}
 		fake, err := model.Sample(n, metrics.DrawSeed(seed^0xe7a1, k), averaged && model.SWACount() > 0)
 		if err != nil {
 			return metrics.Report{}, nil, err
@@ -534,7 +557,7 @@ func evaluate(model model, data *Data, n int, seed uint64, averaged bool, draws 
 		fake.Channels = data.Train.Channels
 		fakes[k] = fake
 	}
-	rep, err := metrics.EvaluateDraws(data.Train, data.Test, fakes, metrics.Options{Seed: seed})
+	rep, err := metrics.EvaluateDrawsContext(ctx, data.Train, data.Test, fakes, metrics.Options{Seed: seed})
 	return rep, fakes[0], err
 }
 

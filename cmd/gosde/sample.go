@@ -36,6 +36,9 @@ data's own units. Path p depends only on --seed and p, not on N.`,
 				return err
 			}
 			defer closeEngine(ck.Engine, &err)
+			if err := ck.CheckSampleMemory(n); err != nil {
+				return err
+			}
 			p, err := ck.Sample(n, seed)
 			if err != nil {
 				return err
