@@ -355,15 +355,15 @@ func fileSHA256(path string) (string, error) {
 // whose parameters are finite and whose model samples finite paths (see keep).
 func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(Progress)) (_ *Result, err error) {
 	start := time.Now()
-	r, err := openRun(cfg, dir, resume)
-	if err != nil {
-		return nil, err
-	}
+	r := &run{dir: dir, resume: resume, held: -1}
 	defer func() {
 		if cerr := r.close(); cerr != nil && err == nil {
 			err = cerr
 		}
 	}()
+	if err := r.open(cfg); err != nil {
+		return nil, err
+	}
 	if err := r.openEngine(); err != nil {
 		return nil, err
 	}
@@ -403,71 +403,84 @@ type run struct {
 	warnedRecon    bool
 }
 
-// openRun settles the run's configuration, refuses a directory that holds another run
-// or that another process holds, loads the data, checks that the run fits in memory,
-// and takes the directory: everything that can refuse the run before it computes.
-func openRun(cfg Config, dir string, resume bool) (_ *run, err error) {
-	r := &run{dir: dir, resume: resume, held: -1}
-	defer func() {
-		if err != nil {
-			r.lock.release()
+// open settles the run's configuration, loads its data and takes its directory:
+// everything that can refuse the run before it computes. A resumed run holds the
+// directory before it reads the run from it (a live process's files are not to be
+// read half-way, nor its temporary files removed); a new run takes it once its data
+// are loaded and known to fit, so that a refused run creates nothing.
+func (r *run) open(cfg Config) error {
+	if r.resume {
+		if err := r.holdToResume(cfg); err != nil {
+			return err
 		}
-	}()
-	if resume {
-		if cfg.Overwrite {
-			return nil, fmt.Errorf("resuming %s: --overwrite starts a run over and --resume continues it: give one of them", dir)
-		}
-		if _, err := os.Stat(dir); err != nil {
-			return nil, fmt.Errorf("resuming %s: %w", dir, err)
-		}
-		// Held before anything in the directory is read or removed: a live run's
-		// temporary files are not stale.
-		if r.lock, err = lockDir(dir); err != nil {
-			return nil, err
-		}
-		removeStaleTemps(dir)
-		if cfg, r.resumeFrom, err = resumed(dir, cfg); err != nil {
-			return nil, err
-		}
-	} else {
-		if cfg, err = pinData(cfg); err != nil {
-			return nil, err
-		}
-		// Checked again under the lock; here only to refuse before loading the data.
-		if err := refuseExistingRun(dir, cfg.Overwrite); err != nil {
-			return nil, err
-		}
+		return r.loadData()
 	}
-	if err := cfg.Check(); err != nil {
-		return nil, err
+	var err error
+	if r.cfg, err = pinData(cfg); err != nil {
+		return err
 	}
-	if r.data, err = LoadData(cfg); err != nil {
-		return nil, err
+	// Checked again under the lock; here only to refuse before loading the data.
+	if err := refuseExistingRun(r.dir, r.cfg.Overwrite); err != nil {
+		return err
 	}
-	if err := checkMemory(cfg, r.data); err != nil {
-		return nil, err
+	if err := r.loadData(); err != nil {
+		return err
 	}
-	if !resume {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
-		}
-		if r.lock, err = lockDir(dir); err != nil {
-			return nil, err
-		}
-		if err := refuseExistingRun(dir, cfg.Overwrite); err != nil {
-			return nil, err
-		}
-		removeStaleTemps(dir)
+	return r.holdNew()
+}
+
+// holdToResume takes the directory of the run to resume, clears what killed writes
+// left there, and reads the run: its configuration (with what cfg may change, see
+// Resumed) and its checkpoint.
+func (r *run) holdToResume(cfg Config) (err error) {
+	if cfg.Overwrite {
+		return fmt.Errorf("resuming %s: --overwrite starts a run over and --resume continues it: give one of them", r.dir)
 	}
-	if r.lock.warning != "" {
-		r.pending = r.lock.warning
+	// Looked for first, so that a directory without a run is not given a lock file.
+	if _, err := os.Stat(filepath.Join(r.dir, ConfigFile)); err != nil {
+		return fmt.Errorf("resuming %s: %w", r.dir, err)
 	}
-	if cfg.Model == "latent-sde" {
-		m, a, _ := parseSolver(cfg.Method, cfg.Adjoint)
-		cfg.Latent.Method, cfg.Latent.Adjoint = m, a
+	if r.lock, err = lockDir(r.dir); err != nil {
+		return err
 	}
-	r.cfg = cfg
-	return r, nil
+	removeStaleTemps(r.dir)
+	r.cfg, r.resumeFrom, err = resumed(r.dir, cfg)
+	return err
+}
+
+// holdNew creates and takes a new run's directory, which must not hold a run unless
+// the run is to start it over, and clears what killed writes left there.
+func (r *run) holdNew() (err error) {
+	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+		return err
+	}
+	if r.lock, err = lockDir(r.dir); err != nil {
+		return err
+	}
+	if err := refuseExistingRun(r.dir, r.cfg.Overwrite); err != nil {
+		return err
+	}
+	removeStaleTemps(r.dir)
+	return nil
+}
+
+// loadData checks the configuration, loads the data and checks that the run fits in
+// memory.
+func (r *run) loadData() (err error) {
+	if err := r.cfg.Check(); err != nil {
+		return err
+	}
+	if r.data, err = LoadData(r.cfg); err != nil {
+		return err
+	}
+	if err := checkMemory(r.cfg, r.data); err != nil {
+		return err
+	}
+	if r.cfg.Model == "latent-sde" {
+		m, a, _ := parseSolver(r.cfg.Method, r.cfg.Adjoint)
+		r.cfg.Latent.Method, r.cfg.Latent.Adjoint = m, a
+	}
+	return nil
 }
 
 // existingRun names the files that make dir a run already.
@@ -507,6 +520,9 @@ func (r *run) openEngine() error {
 	}
 	r.eng = eng
 	r.cfg.Engine = eng.Name()
+	if r.lock.warning != "" {
+		r.warnNext(r.lock.warning)
+	}
 	if c, ok := eng.(*host.CPU); ok && c.Fallback() != nil {
 		r.warnNext(fmt.Sprintf("warning: --device auto is training on the CPU: %v", c.Fallback()))
 	}
