@@ -419,8 +419,14 @@ func (r *run) open(cfg Config) error {
 	if r.cfg, err = pinData(cfg); err != nil {
 		return err
 	}
-	// Checked again under the lock; here only to refuse before loading the data.
+	// Checked again under the lock; here only to refuse before loading the data, saying
+	// so when the run there is live.
 	if err := refuseExistingRun(r.dir, r.cfg.Overwrite); err != nil {
+		l, lerr := lockDir(r.dir)
+		if errors.Is(lerr, errDirBusy) {
+			return lerr
+		}
+		l.release()
 		return err
 	}
 	if err := r.loadData(); err != nil {
