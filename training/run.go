@@ -370,6 +370,13 @@ func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(P
 	if err := r.buildModel(); err != nil {
 		return nil, err
 	}
+	if !resume {
+		// Taken only now, so that a run refused for its data or its settings creates
+		// nothing (a resumed run took its directory before reading the run from it).
+		if err := r.holdNew(); err != nil {
+			return nil, err
+		}
+	}
 	if err := r.begin(); err != nil {
 		return nil, err
 	}
@@ -403,11 +410,9 @@ type run struct {
 	warnedRecon    bool
 }
 
-// open settles the run's configuration, loads its data and takes its directory:
-// everything that can refuse the run before it computes. A resumed run holds the
-// directory before it reads the run from it (a live process's files are not to be
-// read half-way, nor its temporary files removed); a new run takes it once its data
-// are loaded and known to fit, so that a refused run creates nothing.
+// open settles the run's configuration and loads its data. A resumed run holds its
+// directory before it reads the run from it: a live process's files are not to be
+// read half-way, nor its temporary files removed.
 func (r *run) open(cfg Config) error {
 	if r.resume {
 		if err := r.holdToResume(cfg); err != nil {
@@ -429,10 +434,7 @@ func (r *run) open(cfg Config) error {
 		l.release()
 		return err
 	}
-	if err := r.loadData(); err != nil {
-		return err
-	}
-	return r.holdNew()
+	return r.loadData()
 }
 
 // holdToResume takes the directory of the run to resume, clears what killed writes
@@ -450,6 +452,7 @@ func (r *run) holdToResume(cfg Config) (err error) {
 		return err
 	}
 	removeStaleTemps(r.dir)
+	r.warnNext(r.lock.warning)
 	r.cfg, r.resumeFrom, err = resumed(r.dir, cfg)
 	return err
 }
@@ -467,6 +470,7 @@ func (r *run) holdNew() (err error) {
 		return err
 	}
 	removeStaleTemps(r.dir)
+	r.warnNext(r.lock.warning)
 	return nil
 }
 
@@ -526,9 +530,6 @@ func (r *run) openEngine() error {
 	}
 	r.eng = eng
 	r.cfg.Engine = eng.Name()
-	if r.lock.warning != "" {
-		r.warnNext(r.lock.warning)
-	}
 	if c, ok := eng.(*host.CPU); ok && c.Fallback() != nil {
 		r.warnNext(fmt.Sprintf("warning: --device auto is training on the CPU: %v", c.Fallback()))
 	}
@@ -539,9 +540,11 @@ func (r *run) openEngine() error {
 	return nil
 }
 
-// warnNext adds w to the warning of the next progress report.
+// warnNext adds w (if any) to the warning of the next progress report.
 func (r *run) warnNext(w string) {
-	r.pending = strings.TrimPrefix(r.pending+"\n"+w, "\n")
+	if w != "" {
+		r.pending = strings.TrimPrefix(r.pending+"\n"+w, "\n")
+	}
 }
 
 // buildModel builds the run's model on its engine.

@@ -302,3 +302,17 @@ func TestCheckpointIsByteIdentical(t *testing.T) {
 		}
 	}
 }
+
+// A new run refused for its settings, even by the model's own checks, creates nothing:
+// not its directory, not a lock file.
+func TestRefusedRunCreatesNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	c := tiny()
+	c.Model, c.GAN.SigKer.Static = "sde-sigker", "poly"
+	if _, err := Run(context.Background(), c, dir, false, nil); err == nil || !strings.Contains(err.Error(), "poly") {
+		t.Fatalf("static kernel poly: %v", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the refused run created its directory: %v", err)
+	}
+}
