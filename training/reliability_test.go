@@ -3,6 +3,7 @@ package training
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,6 +65,11 @@ func TestKill9ThenResume(t *testing.T) {
 			seen = len(ck.History.Step)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+	// Another process holds the directory: a resume now is refused, naming it.
+	_, err := Run(context.Background(), Config{}, dir, true, nil)
+	if !errors.Is(err, errDirBusy) || !strings.Contains(err.Error(), fmt.Sprintf("gosde process %d", child.Process.Pid)) {
+		t.Errorf("resume while process %d trains: %v", child.Process.Pid, err)
 	}
 	if err := child.Process.Kill(); err != nil { // SIGKILL
 		t.Fatal(err)

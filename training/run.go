@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -37,6 +38,9 @@ const (
 	PathsPlot      = "paths.png"
 	MarginalsPlot  = "marginals.png"
 	CurvesPlot     = "training.png"
+	// TimingsFile holds the wall-clock seconds of each step, beside the checkpoint
+	// rather than in it, so that the same run gives the same checkpoint byte for byte.
+	TimingsFile = "timings.json"
 )
 
 // Config is everything that defines a training run; it is saved as config.json and in
@@ -86,6 +90,10 @@ type Config struct {
 	// Engine is the Name of the engine that computed the run (most recently, for a
 	// resumed run), set by Run for the record; it selects nothing.
 	Engine string `json:"engine,omitempty"`
+	// Overwrite lets a new run start over the run that its directory holds (Run
+	// refuses the directory otherwise). It describes an invocation, not the run, and
+	// is not saved.
+	Overwrite bool `json:"-"`
 }
 
 // DefaultConfig is the built-in default: an SDE-GAN on the OU data set with the
@@ -182,14 +190,43 @@ var ErrInterrupted = errors.New("training interrupted; the checkpoint holds the 
 // (0 keeps the run's) and Device (empty keeps the run's: which hardware computes is
 // not part of the model). Everything else is the run's, and its data file must be the
 // one it started with.
+//
+// The run's configuration is config.json's, which must agree with the one its
+// checkpoint was trained under: a directory whose files disagree (another seed,
+// another learning rate) is refused, naming the settings that differ.
 func Resumed(dir string, cfg Config) (Config, error) {
+	c, _, err := resumed(dir, cfg)
+	return c, err
+}
+
+// resumed is Resumed, with the checkpoint that the run continues.
+// errNoRun is the resume of a directory that holds no run.
+func errNoRun(dir string) error {
+	return fmt.Errorf("resuming %s: it holds no run (no %s): no checkpoint yet, so nothing to resume; start it over with gosde train --out %s", dir, ConfigFile, dir)
+}
+
+func resumed(dir string, cfg Config) (Config, *Checkpoint, error) {
 	saved, err := ReadConfig(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Config{}, nil, errNoRun(dir)
+	}
 	if err != nil {
-		return Config{}, fmt.Errorf("resuming %s: %w", dir, err)
+		return Config{}, nil, fmt.Errorf("resuming %s: %w", dir, err)
+	}
+	ck, err := Load(filepath.Join(dir, CheckpointFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Config{}, nil, fmt.Errorf("resuming %s: it holds no checkpoint yet: the run stopped before writing its first; start it over with --out %s --overwrite", dir, dir)
+	}
+	if err != nil {
+		return Config{}, nil, fmt.Errorf("resuming %s: %w", dir, err)
+	}
+	if diff := configDiff(saved, ck.Config); len(diff) > 0 {
+		return Config{}, nil, fmt.Errorf("resuming %s: %s disagrees with the configuration its checkpoint %s was trained under: %s; restore %s, or start the run over with --out %s --overwrite",
+			dir, ConfigFile, CheckpointFile, strings.Join(diff, ", "), ConfigFile, dir)
 	}
 	if cfg.Steps > 0 {
 		if cfg.Steps < saved.Steps {
-			return Config{}, fmt.Errorf("resuming %s: --steps %d is fewer than the run's %d; a resumed run goes on to its own count or a larger one", dir, cfg.Steps, saved.Steps)
+			return Config{}, nil, fmt.Errorf("resuming %s: --steps %d is fewer than the run's %d; a resumed run goes on to its own count or a larger one", dir, cfg.Steps, saved.Steps)
 		}
 		saved.Steps = cfg.Steps
 	}
@@ -202,13 +239,82 @@ func Resumed(dir string, cfg Config) (Config, error) {
 	if saved.DataSHA256 != "" {
 		sum, err := fileSHA256(saved.Data)
 		if err != nil {
-			return Config{}, fmt.Errorf("resuming %s: the run's data: %w", dir, err)
+			return Config{}, nil, fmt.Errorf("resuming %s: the run's data: %w", dir, err)
 		}
 		if sum != saved.DataSHA256 {
-			return Config{}, fmt.Errorf("resuming %s: %s has changed since the run started (its SHA-256 differs); a resumed run trains on the data it began with: restore the file, or start a new run", dir, saved.Data)
+			return Config{}, nil, fmt.Errorf("resuming %s: %s has changed since the run started (its SHA-256 differs); a resumed run trains on the data it began with: restore the file, or start a new run", dir, saved.Data)
 		}
 	}
-	return saved, nil
+	return saved, ck, nil
+}
+
+// resumeMayDiffer are the settings (flattened JSON keys, see configDiff) in which a
+// run's config.json may differ from its checkpoint's: what a resume may change (the
+// step count, which the models' blocks repeat, the time limit, the device) and the
+// engine that computed last.
+var resumeMayDiffer = map[string]bool{"steps": true, "gan.Steps": true, "latent.Steps": true,
+	"max_seconds": true, "device": true, "engine": true}
+
+// configDiff lists the settings in which a run's config.json (file) differs from the
+// configuration its checkpoint was trained under (ck), as "name (config.json X,
+// checkpoint Y)", in name order.
+func configDiff(file, ck Config) []string {
+	a, b := flatConfig(file), flatConfig(ck)
+	if ck.GAN.SWAStart < 0 {
+		// The start of a time-limited run's average is recorded in config.json the
+		// moment it is decided, which may be after the checkpoint was written.
+		delete(a, "gan.SWAStart")
+		delete(b, "gan.SWAStart")
+	}
+	keys := slices.Collect(maps.Keys(a))
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var diff []string
+	for _, k := range keys {
+		if resumeMayDiffer[k] || a[k] == b[k] {
+			continue
+		}
+		diff = append(diff, fmt.Sprintf("%s (%s %s, checkpoint %s)", k, ConfigFile, orNone(a[k]), orNone(b[k])))
+	}
+	return diff
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "unset"
+	}
+	return s
+}
+
+// flatConfig is c as written to JSON, flattened to dotted keys ("gan.GenLR") with
+// their values' JSON text.
+func flatConfig(c Config) map[string]string {
+	out := map[string]string{}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return out
+	}
+	var tree map[string]json.RawMessage
+	if json.Unmarshal(b, &tree) != nil {
+		return out
+	}
+	var walk func(prefix string, m map[string]json.RawMessage)
+	walk = func(prefix string, m map[string]json.RawMessage) {
+		for k, v := range m {
+			var sub map[string]json.RawMessage
+			if json.Unmarshal(v, &sub) == nil {
+				walk(prefix+k+".", sub)
+				continue
+			}
+			out[prefix+k] = string(v)
+		}
+	}
+	walk("", tree)
+	return out
 }
 
 // pinData makes a data file's path absolute and records its SHA-256, so that the run
@@ -248,186 +354,471 @@ func fileSHA256(path string) (string, error) {
 // new one: the run is the saved one, and cfg supplies only what a resume may change
 // (see Resumed). Cancelling ctx stops it after the current step with a checkpoint
 // written.
+//
+// The process holds dir while it trains (LockFile): a second Run into it, new or
+// resumed, is refused with a message naming the holder. A new run refuses a directory
+// that holds a run already (config.json or a checkpoint) unless cfg.Overwrite is set;
+// the old run's files are then replaced once the new run has evaluated its untrained
+// model and writes its first checkpoint. A checkpoint is written over only by a state
+// whose parameters are finite and whose model samples finite paths (see keep).
 func Run(ctx context.Context, cfg Config, dir string, resume bool, report func(Progress)) (_ *Result, err error) {
 	start := time.Now()
-	var hist history
-	if resume {
-		if cfg, err = Resumed(dir, cfg); err != nil {
+	r := &run{dir: dir, resume: resume, held: -1}
+	defer func() {
+		if cerr := r.close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	if err := r.open(cfg); err != nil {
+		return nil, err
+	}
+	if err := r.openEngine(); err != nil {
+		return nil, err
+	}
+	if err := r.buildModel(); err != nil {
+		return nil, err
+	}
+	if !resume {
+		// Taken only now, so that a run refused for its data or its settings creates
+		// nothing (a resumed run took its directory before reading the run from it).
+		if err := r.holdNew(); err != nil {
 			return nil, err
 		}
-		removeStaleTemps(dir)
-		defer removeStaleTemps(dir) // a run's own, should a write have been cut short
-	} else if cfg, err = pinData(cfg); err != nil {
+	}
+	// The directory is held from here on (holdToResume, holdNew removed its stale
+	// temporary files); a write cut short leaves one, removed however the run ends.
+	defer removeStaleTemps(dir)
+	if err := r.begin(ctx); err != nil {
 		return nil, err
 	}
-	if err := cfg.Check(); err != nil {
+	trainStart := time.Now()
+	if err := r.train(ctx, trainStart, report); err != nil {
 		return nil, err
 	}
-	data, err := LoadData(cfg)
+	return r.finish(ctx, start, trainStart)
+}
+
+// run is a training run under way: what Run's steps share.
+type run struct {
+	dir    string
+	resume bool
+	cfg    Config
+	data   *Data
+	lock   *dirLock
+	eng    host.Engine
+	model  model
+	// resumeFrom is the checkpoint a resumed run continues.
+	resumeFrom *Checkpoint
+	hist       history
+	res        *Result
+	// pending is a warning for the next progress report.
+	pending string
+	// held is the step whose weights the checkpoint on disk holds (0: the untrained
+	// model), -1 before the first is written.
+	held int
+	// warnedUnusable is set once a periodic checkpoint was skipped (see keep).
+	warnedUnusable bool
+	warnedRecon    bool
+}
+
+// open settles the run's configuration and loads its data. A resumed run holds its
+// directory before it reads the run from it: a live process's files are not to be
+// read half-way, nor its temporary files removed.
+func (r *run) open(cfg Config) error {
+	if r.resume {
+		if err := r.holdToResume(cfg); err != nil {
+			return err
+		}
+		return r.loadData()
+	}
+	var err error
+	if r.cfg, err = pinData(cfg); err != nil {
+		return err
+	}
+	// Checked again under the lock; here only to refuse before loading the data, saying
+	// so when the run there is live.
+	if err := refuseExistingRun(r.dir, r.cfg.Overwrite); err != nil {
+		l, lerr := lockDir(r.dir)
+		if errors.Is(lerr, errDirBusy) {
+			return lerr
+		}
+		l.release()
+		return err
+	}
+	return r.loadData()
+}
+
+// holdToResume takes the directory of the run to resume, clears what killed writes
+// left there, and reads the run: its configuration (with what cfg may change, see
+// Resumed) and its checkpoint.
+func (r *run) holdToResume(cfg Config) (err error) {
+	if cfg.Overwrite {
+		return fmt.Errorf("resuming %s: --overwrite starts a run over and --resume continues it: give one of them", r.dir)
+	}
+	// Looked for first, so that a directory without a run is not given a lock file.
+	if _, err := os.Stat(filepath.Join(r.dir, ConfigFile)); errors.Is(err, fs.ErrNotExist) {
+		return errNoRun(r.dir)
+	} else if err != nil {
+		return fmt.Errorf("resuming %s: %w", r.dir, err)
+	}
+	if r.lock, err = lockDir(r.dir); err != nil {
+		return err
+	}
+	removeStaleTemps(r.dir)
+	r.warnNext(r.lock.warning)
+	r.cfg, r.resumeFrom, err = resumed(r.dir, cfg)
+	return err
+}
+
+// holdNew creates and takes a new run's directory, which must not hold a run unless
+// the run is to start it over, and clears what killed writes left there.
+func (r *run) holdNew() (err error) {
+	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+		return err
+	}
+	if r.lock, err = lockDir(r.dir); err != nil {
+		return err
+	}
+	if err := refuseExistingRun(r.dir, r.cfg.Overwrite); err != nil {
+		return err
+	}
+	removeStaleTemps(r.dir)
+	r.warnNext(r.lock.warning)
+	return nil
+}
+
+// loadData checks the configuration, loads the data and checks that the run fits in
+// memory.
+func (r *run) loadData() (err error) {
+	if err := r.cfg.Check(); err != nil {
+		return err
+	}
+	if r.data, err = LoadData(r.cfg); err != nil {
+		return err
+	}
+	if err := checkMemory(r.cfg, r.data); err != nil {
+		return err
+	}
+	if r.cfg.Model == "latent-sde" {
+		m, a, _ := parseSolver(r.cfg.Method, r.cfg.Adjoint)
+		r.cfg.Latent.Method, r.cfg.Latent.Adjoint = m, a
+	}
+	return nil
+}
+
+// existingRun names the files that make dir a run already.
+func existingRun(dir string) []string {
+	var found []string
+	for _, name := range []string{ConfigFile, CheckpointFile} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+			found = append(found, name)
+		}
+	}
+	return found
+}
+
+// refuseExistingRun refuses to start a new run in a directory that holds one, unless
+// the caller asked to start it over.
+func refuseExistingRun(dir string, overwrite bool) error {
+	if files := existingRun(dir); len(files) > 0 && !overwrite {
+		return fmt.Errorf("%s holds a run already (%s): continue it with --resume %s, start it over with --overwrite, or give another --out",
+			dir, strings.Join(files, ", "), dir)
+	}
+	return nil
+}
+
+// openEngine opens the engine that computes the run and records its name.
+func (r *run) openEngine() error {
+	eng, err := host.Open(r.cfg.Device)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := checkMemory(cfg, data); err != nil {
-		return nil, err
-	}
-	if cfg.Model == "latent-sde" {
-		m, a, _ := parseSolver(cfg.Method, cfg.Adjoint)
-		cfg.Latent.Method, cfg.Latent.Adjoint = m, a
-	}
-	eng, err := host.Open(cfg.Device)
-	if err != nil {
-		return nil, err
-	}
-	if _, cpu := eng.(*host.CPU); !cpu && cfg.Model == "latent-sde" && !latentOnGPU(cfg.Method, cfg.Adjoint) {
+	if _, cpu := eng.(*host.CPU); !cpu && r.cfg.Model == "latent-sde" && !latentOnGPU(r.cfg.Method, r.cfg.Adjoint) {
 		// --device auto found a GPU, but this scheme runs on the CPU (Check refused an
 		// explicit gpu): record and use the engine that computes.
 		if err := eng.Close(); err != nil {
-			return nil, err
+			return err
 		}
 		eng = host.NewCPU()
 	}
-	defer func() {
-		if cerr := eng.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("closing the %s engine: %w", eng.Name(), cerr)
-		}
-	}()
-	cfg.Engine = eng.Name()
-	var pending string // a warning for the first progress report
+	r.eng = eng
+	r.cfg.Engine = eng.Name()
 	if c, ok := eng.(*host.CPU); ok && c.Fallback() != nil {
-		pending = fmt.Sprintf("warning: --device auto is training on the CPU: %v", c.Fallback())
+		r.warnNext(fmt.Sprintf("warning: --device auto is training on the CPU: %v", c.Fallback()))
 	}
-	if len(data.Notes) > 0 && !resume {
+	if len(r.data.Notes) > 0 && !r.resume {
 		// What was decided on reading the data, shown once, before the first step.
-		pending = strings.TrimPrefix(pending+"\n"+strings.Join(data.Notes, "\n"), "\n")
+		r.warnNext(strings.Join(r.data.Notes, "\n"))
 	}
-	model, err := newModel(&cfg, data.Train.C(), data.Train.Times, eng)
+	return nil
+}
+
+// warnNext adds w (if any) to the warning of the next progress report.
+func (r *run) warnNext(w string) {
+	if w != "" {
+		r.pending = strings.TrimPrefix(r.pending+"\n"+w, "\n")
+	}
+}
+
+// buildModel builds the run's model on its engine.
+func (r *run) buildModel() (err error) {
+	r.model, err = newModel(&r.cfg, r.data.Train.C(), r.data.Train.Times, r.eng)
+	return err
+}
+
+// close releases the model, then the engine, then the directory.
+func (r *run) close() error {
+	var errs []error
+	if r.model != nil {
+		if err := r.model.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("releasing the model's solvers: %w", err))
+		}
+	}
+	if r.eng != nil {
+		if err := r.eng.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing the %s engine: %w", r.eng.Name(), err))
+		}
+	}
+	if err := r.lock.release(); err != nil {
+		errs = append(errs, fmt.Errorf("releasing the run directory %s: %w", r.dir, err))
+	}
+	return errors.Join(errs...)
+}
+
+// begin brings the model to where training starts: a resumed run to its checkpoint; a
+// new run evaluates its untrained model, then writes its configuration and its first
+// checkpoint (step 0) in place of whatever run the directory held.
+func (r *run) begin(ctx context.Context) error {
+	r.res = &Result{Dir: r.dir, Engine: r.eng.Name()}
+	if r.pending != "" {
+		r.res.Warnings = append(r.res.Warnings, r.pending)
+	}
+	if r.resume {
+		ck := r.resumeFrom
+		if err := r.model.SetParams(ck.Params); err != nil {
+			return fmt.Errorf("checkpoint %s does not fit this run: %w", r.dir, err)
+		}
+		r.hist = ck.History
+		r.hist.Sec = readTimings(r.dir, r.hist.Step)
+		r.res.Untrained = ck.Untrained
+		r.held = r.hist.last()
+		return nil
+	}
+	// One draw: the untrained model's numbers are a baseline, not worth the spread's cost.
+	u, _, err := evaluate(ctx, r.model, r.data, r.cfg.EvalPaths, r.cfg.Seed, false, 1)
+	if ctx.Err() != nil {
+		return fmt.Errorf("training interrupted before its first step, while evaluating the untrained model: " +
+			"nothing was trained and nothing written; run the same gosde train again to start it")
+	}
+	if err != nil {
+		return fmt.Errorf("evaluating the untrained model: %w", err)
+	}
+	r.res.Untrained = &u
+	if r.cfg.Overwrite {
+		// The old run's outputs would describe another model; its configuration and
+		// checkpoint are replaced next, each whole.
+		for _, name := range []string{MetricsFile, TimingsFile, PathsPlot, MarginalsPlot, CurvesPlot} {
+			if err := os.Remove(filepath.Join(r.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("starting %s over: %w", r.dir, err)
+			}
+		}
+	}
+	if err := writeJSON(filepath.Join(r.dir, ConfigFile), r.cfg); err != nil {
+		return err
+	}
+	// The starting point, written whatever it samples: the run begins here.
+	return r.write()
+}
+
+// train takes steps until the run's count or time limit, with periodic checkpoints;
+// it stops early on interruption (ctx) and on a non-finite step.
+func (r *run) train(ctx context.Context, trainStart time.Time, report func(Progress)) error {
+	for r.model.Steps() < r.cfg.Steps {
+		elapsed := time.Since(trainStart).Seconds()
+		if r.cfg.MaxSeconds > 0 && elapsed >= r.cfg.MaxSeconds {
+			break
+		}
+		if s, ok := swaStartByTime(r.cfg, r.model.Steps(), elapsed); ok {
+			if err := startSWA(r.dir, &r.cfg, r.model, s); err != nil {
+				return err
+			}
+		}
+		if ctx.Err() != nil {
+			return r.interrupted()
+		}
+		st, err := r.model.step(r.data.Train)
+		if err != nil {
+			if st.nonFinite {
+				return r.stopNonFinite(err)
+			}
+			return err
+		}
+		r.hist.add(st)
+		r.report(st, report)
+		if r.cfg.CheckpointEvery > 0 && r.model.Steps()%r.cfg.CheckpointEvery == 0 {
+			unusable, err := r.keep()
+			if err != nil {
+				return err
+			}
+			if unusable != nil && !r.warnedUnusable {
+				// Training goes on: the model may recover by the next checkpoint.
+				r.warnedUnusable = true
+				w := fmt.Sprintf("warning: the checkpoint of step %d was not written: %v; %s keeps %s (shown once per run)",
+					st.Step, unusable, CheckpointFile, heldName(r.held))
+				r.res.Warnings = append(r.res.Warnings, w)
+				r.warnNext(w)
+			}
+		}
+	}
+	return nil
+}
+
+// report sends step st's progress, with the warnings due.
+func (r *run) report(st Stats, report func(Progress)) {
+	pr := Progress{Stats: st, Total: r.cfg.Steps, Engine: r.eng.Name(), Warning: r.pending}
+	r.pending = ""
+	if !r.warnedRecon && r.cfg.ReconstructionWarn > 0 && st.Reconstruction > r.cfg.ReconstructionWarn {
+		r.warnedRecon = true
+		w := reconstructionWarning(st.Step, st.Reconstruction, r.cfg.ReconstructionWarn)
+		r.res.Warnings = append(r.res.Warnings, w)
+		if pr.Warning != "" {
+			w = pr.Warning + "\n" + w
+		}
+		pr.Warning = w
+	}
+	if report != nil {
+		report(pr)
+	}
+}
+
+// interrupted keeps the state of the last completed step and returns ErrInterrupted.
+func (r *run) interrupted() error {
+	unusable, err := r.keep()
+	if err != nil {
+		return err
+	}
+	if unusable != nil {
+		return interruptedError(fmt.Sprintf("training interrupted; the weights after step %d were not kept (%v): the checkpoint holds %s, the last whose model samples finite values; continue with --resume",
+			r.hist.last(), unusable, heldName(r.held)))
+	}
+	return ErrInterrupted
+}
+
+// stopNonFinite ends a run whose step failed with a non-finite loss or gradient (which
+// changed no parameter): it keeps the state before that step if its model is usable,
+// and says which step the checkpoint holds.
+func (r *run) stopNonFinite(stepErr error) error {
+	unusable, err := r.keep()
+	if err != nil {
+		return errors.Join(stepErr, err)
+	}
+	ckpt := filepath.Join(r.dir, CheckpointFile)
+	if unusable != nil {
+		return fmt.Errorf("step %d: %w; the weights after step %d are not kept either (%v): %s holds %s, the last good state (try a smaller learning rate)",
+			r.model.Steps(), stepErr, r.hist.last(), unusable, ckpt, heldName(r.held))
+	}
+	return fmt.Errorf("step %d: %w; %s holds %s, the last good state (try a smaller learning rate)",
+		r.model.Steps(), stepErr, ckpt, heldName(r.held))
+}
+
+// finish writes the final checkpoint, evaluates the trained model and writes the
+// metrics and the plots.
+func (r *run) finish(ctx context.Context, start, trainStart time.Time) (*Result, error) {
+	unusable, err := r.keep()
 	if err != nil {
 		return nil, err
 	}
-	// Deferred after the engine's Close, so it runs before it.
-	defer func() {
-		if cerr := model.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("releasing the model's solvers: %w", cerr)
-		}
-	}()
-	res := &Result{Dir: dir, Engine: eng.Name()}
-	if pending != "" {
-		res.Warnings = append(res.Warnings, pending)
+	if unusable != nil {
+		return nil, fmt.Errorf("the trained model (step %d) cannot be evaluated: %v; %s holds %s, the last whose model samples finite values (try a smaller learning rate)",
+			r.hist.last(), unusable, filepath.Join(r.dir, CheckpointFile), heldName(r.held))
 	}
-	if resume {
-		ck, err := Load(filepath.Join(dir, CheckpointFile))
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("resuming %s: the run has no checkpoint yet (it was stopped before its first one was written), "+
-				"so there is nothing to resume: remove %s and run gosde train again to start it over", dir, dir)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if err := model.SetParams(ck.Params); err != nil {
-			return nil, fmt.Errorf("checkpoint %s does not fit this run: %w", dir, err)
-		}
-		hist = ck.History
-		res.Untrained = ck.Untrained
-	} else {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
-		}
-		removeStaleTemps(dir)
-		defer removeStaleTemps(dir)
-		if err := writeJSON(filepath.Join(dir, ConfigFile), cfg); err != nil {
-			return nil, err
-		}
-		// One draw: the untrained model's numbers are a baseline, not worth the spread's cost.
-		u, _, err := evaluate(ctx, model, data, cfg.EvalPaths, cfg.Seed, false, 1)
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("training interrupted before its first step, while evaluating the untrained model: "+
-				"nothing was trained; remove %s and run gosde train again to start over", dir)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("evaluating the untrained model: %w", err)
-		}
-		res.Untrained = &u
-	}
-	save := func() error {
-		return Save(filepath.Join(dir, CheckpointFile), model, cfg, data, hist, res.Untrained)
-	}
-	trainStart := time.Now()
-	warned := false
-	for model.Steps() < cfg.Steps {
-		elapsed := time.Since(trainStart).Seconds()
-		if cfg.MaxSeconds > 0 && elapsed >= cfg.MaxSeconds {
-			break
-		}
-		if s, ok := swaStartByTime(cfg, model.Steps(), elapsed); ok {
-			if err := startSWA(dir, &cfg, model, s); err != nil {
-				return nil, err
-			}
-		}
-		if ctx.Err() != nil {
-			if err := save(); err != nil {
-				return nil, err
-			}
-			return nil, ErrInterrupted
-		}
-		st, err := model.step(data.Train)
-		if err != nil {
-			if st.nonFinite {
-				// The failed step changed no parameter: keep the last good state.
-				if serr := save(); serr != nil {
-					return nil, errors.Join(err, serr)
-				}
-				return nil, fmt.Errorf("step %d: %w; %s holds the last good state (try a smaller learning rate)",
-					model.Steps(), err, filepath.Join(dir, CheckpointFile))
-			}
-			return nil, err
-		}
-		hist.add(st)
-		pr := Progress{Stats: st, Total: cfg.Steps, Engine: eng.Name(), Warning: pending}
-		pending = ""
-		if !warned && cfg.ReconstructionWarn > 0 && st.Reconstruction > cfg.ReconstructionWarn {
-			warned = true
-			w := reconstructionWarning(st.Step, st.Reconstruction, cfg.ReconstructionWarn)
-			res.Warnings = append(res.Warnings, w)
-			if pr.Warning != "" {
-				w = pr.Warning + "\n" + w
-			}
-			pr.Warning = w
-		}
-		if report != nil {
-			report(pr)
-		}
-		if cfg.CheckpointEvery > 0 && model.Steps()%cfg.CheckpointEvery == 0 {
-			if err := save(); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := save(); err != nil {
-		return nil, err
-	}
-	trained, fake, err := evaluate(ctx, model, data, cfg.EvalPaths, cfg.Seed, true, EvalDraws)
+	cfg, res := r.cfg, r.res
+	trained, fake, err := evaluate(ctx, r.model, r.data, cfg.EvalPaths, cfg.Seed, true, EvalDraws)
 	if ctx.Err() != nil {
 		return nil, ErrInterrupted // the final checkpoint is written; a resume evaluates it
 	}
 	if err != nil {
 		return nil, fmt.Errorf("evaluating the trained model: %w", err)
 	}
-	if res.TestLoss, err = model.testLoss(data, cfg.Seed^0x7e57); err != nil {
+	if res.TestLoss, err = r.model.testLoss(r.data, cfg.Seed^0x7e57); err != nil {
 		return nil, fmt.Errorf("test loss: %w", err)
 	}
 	if ctx.Err() != nil {
 		return nil, ErrInterrupted
 	}
-	res.Trained, res.Steps, res.Seconds = trained, model.Steps(), time.Since(start).Seconds()
+	res.Trained, res.Steps, res.Seconds = trained, r.model.Steps(), time.Since(start).Seconds()
 	warnings := append(append([]string{}, res.Warnings...), trained.Warnings...)
 	out := map[string]any{"untrained": res.Untrained, "trained": res.Trained, "steps": res.Steps, "data": cfg.Data,
 		"model": cfg.Model, "test_loss": res.TestLoss, "test_loss_meaning": TestLossMeaning(cfg.Model), "training_seconds": time.Since(trainStart).Seconds(),
 		"warnings": warnings, "definitions": metricDefinitions}
-	if err := writeJSON(filepath.Join(dir, MetricsFile), out); err != nil {
+	if err := writeJSON(filepath.Join(r.dir, MetricsFile), out); err != nil {
 		return nil, err
 	}
-	return res, drawPlots(dir, fake, data, cfg, hist)
+	return res, drawPlots(r.dir, fake, r.data, cfg, r.hist)
 }
+
+// keep writes the current state over the checkpoint if it is usable: every parameter
+// (optimiser state and averages included) finite, and a small sample of its model (the
+// weight average once there is one, as sampling from the checkpoint would) finite. A
+// state that is not is left unwritten, so that the checkpoint always holds a model that
+// can be sampled and evaluated; unusable says why.
+func (r *run) keep() (unusable, err error) {
+	if unusable = probe(r.model, r.cfg.Seed^0x9b0be); unusable != nil {
+		return unusable, nil
+	}
+	return nil, r.write()
+}
+
+// probePaths is how many paths keep samples: enough to meet a model that has
+// diverged, few enough to cost next to nothing beside a checkpoint.
+const probePaths = 16
+
+// probe says why m's state is unusable (nil when it is usable).
+func probe(m model, seed uint64) (unusable error) {
+	ps := m.Params()
+	for _, name := range slices.Sorted(maps.Keys(ps)) {
+		for i, x := range ps[name] {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return fmt.Errorf("its parameter %s[%d] is %v", name, i, x)
+			}
+		}
+	}
+	p, err := m.Sample(probePaths, seed, m.SWACount() > 0)
+	if err != nil {
+		// With finite parameters, mostly a solve that diverged (which the solvers
+		// report in more than one way); whatever it is, this state cannot be sampled.
+		return fmt.Errorf("its model cannot be sampled: %w", err)
+	}
+	for _, v := range p.Values {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("its model samples %v", v)
+		}
+	}
+	return nil
+}
+
+// write writes the current state as the checkpoint, and its steps' timings beside it.
+func (r *run) write() error {
+	if err := Save(filepath.Join(r.dir, CheckpointFile), r.model, r.cfg, r.data, r.hist, r.res.Untrained); err != nil {
+		return err
+	}
+	r.held = r.hist.last()
+	return writeTimings(r.dir, r.hist)
+}
+
+// heldName names the weights after step s.
+func heldName(s int) string {
+	if s <= 0 {
+		return "the untrained weights (step 0)"
+	}
+	return fmt.Sprintf("the weights after step %d", s)
+}
+
+// interruptedError is an interruption whose message says more than ErrInterrupted's.
+type interruptedError string
+
+func (e interruptedError) Error() string        { return string(e) }
+func (e interruptedError) Is(target error) bool { return target == ErrInterrupted }
 
 // swaStartByTime is when a run with a time limit starts averaging the SDE-GAN's
 // weights, which by default starts after half of the steps: at half of the time limit
@@ -477,10 +868,10 @@ func reconstructionWarning(step int, got, limit float64) string {
 
 // removeStaleTemps deletes the temporary files that an atomic write leaves behind when
 // its process is killed (kill -9, power loss) between creating and renaming them. They
-// never replace a run's files, so they are only clutter; Run removes them when it takes
-// up its directory and again when it ends, however it ends.
+// never replace a run's files, so they are only clutter; Run removes them once it holds
+// the directory (never before: they may be a live run's) and again when it ends.
 func removeStaleTemps(dir string) {
-	for _, name := range []string{ConfigFile, CheckpointFile, MetricsFile, PathsPlot, MarginalsPlot, CurvesPlot} {
+	for _, name := range []string{ConfigFile, CheckpointFile, MetricsFile, TimingsFile, PathsPlot, MarginalsPlot, CurvesPlot} {
 		stale, _ := filepath.Glob(filepath.Join(dir, "."+name+".tmp-*"))
 		for _, f := range stale {
 			os.Remove(f)
@@ -646,7 +1037,51 @@ type history struct {
 	Step  []float64 `json:"step"`
 	Loss  []float64 `json:"loss"`
 	Recon []float64 `json:"reconstruction_error"`
-	Sec   []float64 `json:"seconds"`
+	// Sec are wall-clock times: kept out of the checkpoint (TimingsFile) so that it
+	// depends only on the run.
+	Sec []float64 `json:"-"`
+}
+
+// last is the number of the last step recorded (0 before the first).
+func (h history) last() int {
+	if len(h.Step) == 0 {
+		return 0
+	}
+	return int(h.Step[len(h.Step)-1])
+}
+
+// timings is TimingsFile: the seconds of each step.
+type timings struct {
+	Step    curve `json:"step"`
+	Seconds curve `json:"seconds"`
+}
+
+func writeTimings(dir string, h history) error {
+	return writeJSON(filepath.Join(dir, TimingsFile), timings{Step: h.Step, Seconds: h.Sec})
+}
+
+// readTimings returns the seconds of each of steps from dir's TimingsFile, NaN where
+// it has none (a file missing, or written before the checkpoint's last write).
+func readTimings(dir string, steps []float64) []float64 {
+	sec := make([]float64, len(steps))
+	for i := range sec {
+		sec[i] = math.NaN()
+	}
+	var t timings
+	b, err := os.ReadFile(filepath.Join(dir, TimingsFile))
+	if err != nil || json.Unmarshal(b, &t) != nil || len(t.Seconds) != len(t.Step) {
+		return sec
+	}
+	at := make(map[float64]float64, len(t.Step))
+	for i, s := range t.Step {
+		at[s] = t.Seconds[i]
+	}
+	for i, s := range steps {
+		if v, ok := at[s]; ok {
+			sec[i] = v
+		}
+	}
+	return sec
 }
 
 // curve is a series of numbers that may hold ±Inf or NaN (a loss on its way to

@@ -1,6 +1,7 @@
 package training
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -126,6 +127,17 @@ func testInterruptAndResume(t *testing.T, cfg Config) {
 	}
 	if _, err := Run(context.Background(), Config{}, parts, true, nil); err != nil {
 		t.Fatal(err)
+	}
+	// The resumed run's timings cover its steps before the interruption too.
+	for i, s := range readTimings(parts, []float64{1, 2, 3, 4, 5, 6}) {
+		if !(s > 0) {
+			t.Errorf("timings.json of the resumed run: step %d took %v s", i+1, s)
+		}
+	}
+	fa, _ := os.ReadFile(filepath.Join(whole, CheckpointFile))
+	fb, _ := os.ReadFile(filepath.Join(parts, CheckpointFile))
+	if !bytes.Equal(fa, fb) {
+		t.Error("the resumed run's checkpoint file differs from the uninterrupted run's")
 	}
 	a, err := checkpoint.Load(filepath.Join(whole, CheckpointFile))
 	if err != nil {
@@ -267,6 +279,9 @@ func TestDeterministicAcrossGOMAXPROCS(t *testing.T) {
 			a, b := reps[0].Trained, reps[1].Trained
 			if a.MMD != b.MMD || a.KSMax != b.KSMax || a.ClassifierAccuracy != b.ClassifierAccuracy || a.TSTRMSE != b.TSTRMSE || reps[0].TestLoss != reps[1].TestLoss {
 				t.Fatalf("metrics differ between GOMAXPROCS 1 and 2: %+v vs %+v", a, b)
+			}
+			if !bytes.Equal(files[0], files[1]) {
+				t.Error("the checkpoint files differ between GOMAXPROCS 1 and 2")
 			}
 			ca, err := checkpoint.Decode(files[0])
 			if err != nil {

@@ -39,7 +39,9 @@ model.safetensors (weights, optimiser state and averages, loadable from Python),
 marginal histograms at 5 times, and training curves.
 
 Ctrl-C writes a checkpoint of the last completed step and exits; --resume DIR continues
-it, bit-identically to a run that was never interrupted.`,
+it, bit-identically to a run that was never interrupted. A process training into a
+directory holds it: a second train into the same directory is refused, and so is --out
+onto a directory that holds a run already, unless --overwrite asks to start it over.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if resume != "" {
@@ -100,6 +102,7 @@ it, bit-identically to a run that was never interrupted.`,
 	f.StringVar(&cfg.Device, "device", cfg.Device, "engine: auto (the GPU when this build has one that starts, else the CPU), cpu or gpu; the GPU solves the latent SDE with reversible Heun only")
 	f.StringVar(&out, "out", "", "run directory (default runs/<date-time>)")
 	f.StringVar(&resume, "resume", "", "continue the run in this directory (to --steps, if larger)")
+	f.BoolVar(&cfg.Overwrite, "overwrite", false, "start over the run that --out holds (refused otherwise): its files are replaced once the new run has evaluated its untrained model")
 	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "write the checkpoint every this many steps (0: at the end)")
 	f.IntVar(&cfg.EvalPaths, "eval-paths", cfg.EvalPaths, "generated paths compared with the real test set")
 	f.IntVar(&cfg.GAN.Hidden, "hidden", cfg.GAN.Hidden, "SDE-GAN: hidden state size of the generator SDE and the discriminator CDE")
@@ -136,6 +139,9 @@ it, bit-identically to a run that was never interrupted.`,
 func resumeTraining(cmd *cobra.Command, dir, out string, cfg training.Config, maxTime time.Duration) error {
 	if cmd.Flags().Changed("out") && out != dir {
 		return fmt.Errorf("--out and --resume name different directories; --resume continues the run in its own directory")
+	}
+	if cmd.Flags().Changed("overwrite") {
+		return fmt.Errorf("--overwrite starts the run in %s over and --resume continues it: give one of them", dir)
 	}
 	var refused []string
 	cmd.Flags().Visit(func(f *pflag.Flag) {
@@ -194,7 +200,7 @@ func trainAndReport(cmd *cobra.Command, cfg training.Config, dir string, resume 
 	res, err := runTraining(ctx, cfg, dir, resume, show.step)
 	show.done()
 	if errors.Is(err, training.ErrInterrupted) {
-		fmt.Fprintf(w, "interrupted: checkpoint written to %s; continue with: gosde train --resume %s\n",
+		fmt.Fprintf(w, "interrupted: checkpoint in %s; continue with: gosde train --resume %s\n",
 			filepath.Join(dir, training.CheckpointFile), dir)
 		return err
 	}
