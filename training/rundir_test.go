@@ -316,3 +316,21 @@ func TestRefusedRunCreatesNothing(t *testing.T) {
 		t.Fatalf("the refused run created its directory: %v", err)
 	}
 }
+
+// A resume to a larger --steps is what the next resume continues: config.json records
+// it.
+func TestLongerResumeIsRecorded(t *testing.T) {
+	dir := t.TempDir()
+	cfg := tiny()
+	cfg.Steps = 2
+	if _, err := Run(context.Background(), cfg, dir, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), Config{Steps: 4}, dir, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Resumed(dir, Config{})
+	if err != nil || got.Steps != 4 {
+		t.Fatalf("after resuming to 4 steps, a plain resume goes to %d (%v)", got.Steps, err)
+	}
+}
