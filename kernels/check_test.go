@@ -14,6 +14,7 @@ import (
 
 	"github.com/gosde/gosde/brownian"
 	"github.com/gosde/gosde/internal/numtest"
+	"github.com/gosde/gosde/internal/oracle"
 	"github.com/gosde/gosde/neuralsde"
 	"github.com/gosde/gosde/nn"
 	"github.com/gosde/gosde/optim"
@@ -23,7 +24,9 @@ import (
 // The GPU kernels' per-path code, compiled by the host's C++ compiler into
 // check/harness.cc, is held here to the Go engine on the same inputs: outputs and
 // every gradient within relTol (relative to the largest magnitude of the Go value),
-// in float32, for several shapes. `make gpu-check` sets GOSDE_REQUIRE_CXX=1 so that a
+// in float32, for several shapes. The reversible Heun code is also held to package
+// oracle (internal/oracle), the unfused float64 statement of the method and its
+// adjoint, at the same tolerance. `make gpu-check` sets GOSDE_REQUIRE_CXX=1 so that a
 // missing compiler fails instead of skipping.
 const relTol = 1e-5
 
@@ -299,12 +302,88 @@ func checkField(t *testing.T, c fieldCase, seed uint64) {
 		ctl := chainControl(grid, res[3], B, m)
 		check(t, "dL/dxs", ctl, grads.Control)
 	}
+	checkFieldOracle(t, c, seed, grid, params, y0, dw, cot, res)
 	for i, e := range res[4] {
 		if !(e < 1e-3) {
 			t.Errorf("reconstruction error at output %d: %g", i, e)
 		}
 	}
 	t.Logf("reconstruction error: kernels %.2g, Go %.2g", maxOf(res[4]), grads.ReconstructionError)
+}
+
+// checkFieldOracle holds the harness's answers res (outputs, dL/dy0, dL/dθ, the
+// control increments' cotangents) to package oracle, the plain float64 statement of
+// reversible Heun and its adjoint, on the same field (params), grid, y0, increments
+// dw (feature-major per step) and output cotangents cot.
+func checkFieldOracle(t *testing.T, c fieldCase, seed uint64, grid *Grid, params, y0, dw, cot []float32, res [][]float32) {
+	t.Helper()
+	var (
+		fld  oracle.Batched
+		p64  []float64
+		diag bool
+	)
+	if c.cde {
+		cde, err := neuralsde.NewCDE[float64](neuralsde.CDEConfig{Dim: c.cfg.Dim, ControlDim: c.cfg.NoiseDim, Width: c.cfg.Width, Depth: c.cfg.Depth, Hidden: c.cfg.Hidden}, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fld, p64 = cde, cde.Params()
+	} else {
+		sde, err := neuralsde.New[float64](c.cfg, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fld, p64, diag = sde, sde.Params(), sde.Noise() == solver.Diagonal
+	}
+	for j, v := range params { // the very parameters the harness ran with
+		p64[j] = float64(v)
+	}
+	B, d, m, N := c.batch, fld.Dim(), fld.NoiseDim(), grid.Steps()
+	steps := make([][]float64, N) // batch×m per step
+	for n := range steps {
+		steps[n] = make([]float64, B*m)
+		for p := 0; p < B; p++ {
+			for j := 0; j < m; j++ {
+				steps[n][p*m+j] = float64(dw[(n*m+j)*B+p])
+			}
+		}
+	}
+	out := make([]int, len(grid.OutIdx))
+	for n, i := range grid.OutIdx {
+		out[n] = int(i)
+	}
+	want := oracle.Run(oracle.Path(fld, diag), f64(y0), grid.Times, out, steps, f64(cot))
+	T := len(c.times())
+	check(t, "outputs vs oracle", timesSoA(res[0], T, B, d, aos), f32(want.Ys))
+	check(t, "dL/dy0 vs oracle", aos(res[1], B, d), f32(want.Y0))
+	check(t, "dL/dθ vs oracle", res[2], f32(want.Theta))
+	if c.cde {
+		adw := make([]float32, N*m*B) // feature-major per step, as the harness writes it
+		for n, v := range want.DW {
+			for p := 0; p < B; p++ {
+				for j := 0; j < m; j++ {
+					adw[(n*m+j)*B+p] = float32(v[p*m+j])
+				}
+			}
+		}
+		check(t, "dL/dΔX vs oracle", res[3], adw)
+	}
+}
+
+func f64(x []float32) []float64 {
+	y := make([]float64, len(x))
+	for j, v := range x {
+		y[j] = float64(v)
+	}
+	return y
+}
+
+func f32(x []float64) []float32 {
+	y := make([]float32, len(x))
+	for j, v := range x {
+		y[j] = float32(v)
+	}
+	return y
 }
 
 func maxOf(x []float32) float64 {

@@ -2,7 +2,10 @@
 // Heun", "The reversible adjoint") for an MLP vector field (the neural SDE dY = f dt + g∘dW or the neural CDE dH = g·dX), forward over a
 // chunk of steps and its algebraic adjoint backward over a chunk, exactly as the Go
 // engine's solver.Reversible: the same order of evaluations and VJPs, the same reuse of
-// the most recent evaluation's activations, the same resets at output times.
+// the most recent evaluation's activations, the same resets at output times. The
+// formulas stated plainly (one path, float64, unfused) are internal/oracle's Step,
+// Inverse and AdjointStep; package kernels' tests hold this code, compiled into
+// kernels/check/harness.cc, to both the Go engine and the oracle.
 //
 // Each path keeps its state in rows of a feature-major workspace (row r of path p at
 // ws[r·B + p]); the rows are laid out by the field descriptor built in Go by

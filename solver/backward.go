@@ -259,7 +259,8 @@ func (b *backward[F]) backpropHeun() error {
 //	ã = a_z₁ + VJP(t₁,z₁)(½h·a_y₁, ½a_y₁⊗ΔW),  w = ½a_y₁ + ã,
 //	a_y₀ = a_y₁ + 2ã,  a_z₀ = −ã + VJP(t₀,z₀)(h·w, w⊗ΔW),
 //
-// and dL/dy₀ = a_y₀ + a_z₀ at t₀, where z₀ = y₀.
+// and dL/dy₀ = a_y₀ + a_z₀ at t₀, where z₀ = y₀. Its gradient is also held to
+// oracle.Backward (TestReversibleHeunMatchesOracle).
 func (b *backward[F]) backpropReversibleHeun() error {
 	p, bd, rec, total := b.p, b.bd, b.s.rec, b.p.total
 	ay := append([]F(nil), b.cotangent(len(p.ts)-1)...)
@@ -302,7 +303,9 @@ func (b *backward[F]) backpropReversibleHeun() error {
 }
 
 // reversible is the algebraic adjoint of reversible Heun (docs/DESIGN.md, "The
-// reversible adjoint"): it runs the
+// reversible adjoint"; unfused, step by step, in oracle.Inverse, oracle.AdjointStep
+// and oracle.Backward of internal/oracle, which TestReversibleHeunMatchesOracle holds
+// it to): it runs the
 // method backwards from (y_N, z_N), reconstructing (yₙ, zₙ, fₙ, gₙ), and carries the
 // cotangents (a_y, a_z, a_f, a_g) of the four parts of the state. Per step, in this
 // order, so that each VJP is at the point of the most recent Eval:
@@ -385,7 +388,8 @@ func (b *backward[F]) reversible() error {
 }
 
 // adjointStep moves the reversible adjoint's cotangents from n+1 to n, given a_z = ã_z:
-// w = ½a_y + ã_z (so that a_f = h·w and a_g = w⊗ΔW), a_y ← a_y + 2ã_z, a_z ← −ã_z.
+// w = ½a_y + ã_z (so that a_f = h·w and a_g = w⊗ΔW), a_y ← a_y + 2ã_z, a_z ← −ã_z:
+// the last line of oracle.AdjointStep, with a_f and a_g left implicit.
 func adjointStep[F Float](w, ay, az []F) {
 	w, az = w[:len(ay)], az[:len(ay)]
 	for j := range ay {

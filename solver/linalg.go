@@ -9,7 +9,9 @@ import "unsafe"
 // steps fuse what they can into one pass (advance, prod, outerSet, outer2) instead of
 // clearing and accumulating in several. Each path's values are computed by the same
 // expressions, in the same order, as the formulas of docs/DESIGN.md ("Solvers") read
-// left to right.
+// left to right. For reversible Heun, internal/oracle states those formulas unfused
+// (dense g, one path, float64), and TestReversibleHeunMatchesOracle holds every
+// noise type and each unrolled m to it.
 
 // advance sets dst = y + h·f + alpha·(g·dw) (batch×d) in one pass: an Euler-type
 // update of y with drift f and diffusion g, the matrix–vector product per path or the

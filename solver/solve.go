@@ -356,6 +356,8 @@ func (s *Solution[F]) forward() error {
 				s.Evals++
 				p.heunCorrectG(y, f0, f1, s0, g1, dw, s1, h, 0.5)
 			case ReversibleHeun:
+				// oracle.Step (internal/oracle) is this step unfused, the reference
+				// TestReversibleHeunMatchesOracle holds it to.
 				if rec != nil {
 					copy(rec[n*bd:(n+1)*bd], z)
 				}
@@ -390,7 +392,8 @@ func heunPredict[F Float](u, y, f0, s0 []F, h F) {
 
 // reflectG is prod(s, g, dw) followed by reflect(z, y, f, s, h, c), fused into one
 // pass per path for three-channel general noise (the SDE-GAN's), where the separate
-// passes cost about as much as an evaluation.
+// passes cost about as much as an evaluation. Its plain form is z₁ in oracle.Step
+// (forward) and z₀ in oracle.Inverse (backward), internal/oracle.
 func (p *problem[F]) reflectG(z, y, f, g, dw, s []F, h, c F) {
 	if p.diag || p.m != 3 {
 		p.prod(s, g, dw)
@@ -415,7 +418,8 @@ func (p *problem[F]) reflectG(z, y, f, g, dw, s []F, h, c F) {
 }
 
 // heunCorrectG is prod(s1, g1, dw) followed by heunCorrect(y, f0, f1, s0, s1, h, c),
-// fused like reflectG; s1 is not stored.
+// fused like reflectG; s1 is not stored. Its plain form is y₁ in oracle.Step and y₀
+// in oracle.Inverse.
 func (p *problem[F]) heunCorrectG(y, f0, f1, s0, g1, dw, s1 []F, h, c F) {
 	if p.diag || p.m != 3 {
 		p.prod(s1, g1, dw)

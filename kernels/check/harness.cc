@@ -1,9 +1,9 @@
 // harness.cc: runs the GPU kernels' per-path code on the CPU. It is compiled by the
 // host's C++ compiler from the very headers nvcc compiles into the PTX, and driven by
 // the Go tests of package kernels (check_test.go), which hold its answers to the Go
-// engine's. The loops over paths stand in for the GPU's threads; the loops over
-// chunks of steps for the host's chunked launches; the sums over paths for the
-// reduction kernels.
+// engine's and, for reversible Heun, to internal/oracle's. The loops over paths stand
+// in for the GPU's threads; the loops over chunks of steps for the host's chunked
+// launches; the sums over paths for the reduction kernels.
 //
 // Protocol: one request on stdin, the answer on stdout, both little-endian. A request
 // starts with an int64 mode, then int64 sizes, then the arrays (int32 or float32);
