@@ -62,7 +62,7 @@ func TestReversibleHeunMatchesOracle(t *testing.T) {
 	ts := []float64{0, 0.7, 1.5, 1.6, 3}
 	const dt, batch = 0.4, 3 // 2, 2, 1 and 4 steps per output interval
 	// Tolerances: the largest errors measured are 8.8e-16 (float64) and 3.3e-7
-	// (float32); a wrong coefficient anywhere gives 1e-3 or more.
+	// (float32).
 	for si, sh := range shapes {
 		for _, adj := range []Adjoint{Reversible, Backprop} {
 			for _, cde := range []bool{false, true} {
