@@ -8,9 +8,6 @@ import (
 	"github.com/gosde/gosde/brownian"
 )
 
-// sweepKinds are the samplers compared by the Brownian experiment, in table order.
-var sweepKinds = []string{"raw", "interval", "virtual-tree", "path"}
-
 // Brownian times a forward sweep then a reverse sweep of equal steps over [0, 1] for the
 // Brownian Interval, the Virtual Brownian Tree (tol 1e-6 × span), the Brownian Path and
 // raw normal generation of the same count (one normal per increment value returned),
@@ -66,7 +63,7 @@ func sweeps(kinds []string, batch, dim, steps int, seed uint64) []func() (time.D
 	fs := make([]func() (time.Duration, error), len(kinds))
 	for i, kind := range kinds {
 		fs[i] = func() (time.Duration, error) {
-			d, err := brownian.MeasureSweep(kind, batch, dim, steps, seed)
+			d, err := measureSweep(kind, batch, dim, steps, seed)
 			if err != nil {
 				err = fmt.Errorf("%s: %w", kind, err)
 			}
@@ -106,7 +103,7 @@ func IntervalMemory(s Settings) (Table, []Figure, error) {
 	}
 	var values, heaps []float64
 	for _, steps := range stepCounts {
-		ts := brownian.SweepGrid(steps)
+		ts := sweepGrid(steps)
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
@@ -117,7 +114,7 @@ func IntervalMemory(s Settings) (Table, []Figure, error) {
 		if err := iv.Plan(ts); err != nil {
 			return tab, nil, err
 		}
-		if err := brownian.Sweep(iv, ts, make([]float64, batch*dim), nil); err != nil {
+		if err := sweepMotion(iv, ts, make([]float64, batch*dim)); err != nil {
 			return tab, nil, err
 		}
 		runtime.GC()

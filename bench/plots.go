@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/gosde/gosde/brownian"
 	"github.com/gosde/gosde/plots"
 )
 
@@ -97,7 +96,7 @@ func costVsBatch(s Settings, batches []int) ([]plots.Chart, []Table, error) {
 		midpoint.X, midpoint.Y = append(midpoint.X, x), append(midpoint.Y, per[1])
 		solverTab.Rows = append(solverTab.Rows, []string{fmt.Sprint(batch), fmtMicros(per[0]), fmtMicros(per[1]), FormatValue(per[1] / per[0])})
 
-		ds, err = Medians(s.repeats(5), sweeps([]string{brownian.KindRaw, brownian.KindInterval}, batch, 3, 1000, s.Seed)...)
+		ds, err = Medians(s.repeats(5), sweeps([]string{kindRaw, kindInterval}, batch, 3, 1000, s.Seed)...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("brownian sweeps at batch %d: %w", batch, err)
 		}

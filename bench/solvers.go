@@ -293,7 +293,7 @@ func solveBytes(batch, steps int, m solver.Method, a solver.Adjoint, seed uint64
 	if err := bm.Plan(grid); err != nil {
 		return 0, err
 	}
-	if err := brownian.Sweep(bm, grid, make([]float64, batch*p.sde.NoiseDim()), nil); err != nil {
+	if err := sweepMotion(bm, grid, make([]float64, batch*p.sde.NoiseDim())); err != nil {
 		return 0, err
 	}
 	// Warm the vector field's worker pool and workspaces, which are not per solve.
@@ -324,7 +324,7 @@ func engineVsLimit(s Settings) (Table, []Figure, error) {
 	if s.Quick {
 		iters = 1000
 	}
-	evals, gflops, err := neuralsde.MeasureEvalThroughput(1024, iters)
+	evals, gflops, err := evalThroughput(1024, iters, false)
 	if err != nil {
 		return tab, nil, err
 	}

@@ -145,3 +145,27 @@ func TestKSHelper(t *testing.T) {
 		t.Errorf("uniforms accepted: p = %g", p)
 	}
 }
+
+// sweep queries m over the steps of ts forwards, then backwards, into dst (length
+// Batch·Dim), calling visit after every query with the step index k (the increment over
+// [ts[k], ts[k+1]]), whether the sweep is going backwards, and dst.
+func sweep(m Motion, ts []float64, dst []float64, visit func(k int, backwards bool, dw []float64)) error {
+	n := len(ts) - 1
+	for k := 0; k < n; k++ {
+		if err := m.Increment(dst, ts[k], ts[k+1]); err != nil {
+			return err
+		}
+		if visit != nil {
+			visit(k, false, dst)
+		}
+	}
+	for k := n - 1; k >= 0; k-- {
+		if err := m.Increment(dst, ts[k], ts[k+1]); err != nil {
+			return err
+		}
+		if visit != nil {
+			visit(k, true, dst)
+		}
+	}
+	return nil
+}

@@ -79,7 +79,7 @@ func TestIntervalSweepLaw(t *testing.T) {
 			}
 			var all, prev, next []float64
 			dst := make([]float64, batch)
-			err := Sweep(iv, ts, dst, func(k int, back bool, dw []float64) {
+			err := sweep(iv, ts, dst, func(k int, back bool, dw []float64) {
 				if back {
 					return
 				}
@@ -455,7 +455,7 @@ func TestIntervalReverseSweepEqualsForward(t *testing.T) {
 					}
 					fwd := make([][]float64, len(ts)-1)
 					dst := make([]float64, 6)
-					err := Sweep(iv, ts, dst, func(k int, back bool, dw []float64) {
+					err := sweep(iv, ts, dst, func(k int, back bool, dw []float64) {
 						if !back {
 							fwd[k] = slices.Clone(dw)
 						} else if !slices.Equal(dw, fwd[k]) {
@@ -564,7 +564,7 @@ func TestIntervalUnplannedStaysShallow(t *testing.T) {
 	iv := mustInterval(t, 0, 1, 1, 1, 5)
 	dst := make([]float64, 1)
 	fwd := make([]float64, steps)
-	err := Sweep(iv, ts, dst, func(k int, back bool, dw []float64) {
+	err := sweep(iv, ts, dst, func(k int, back bool, dw []float64) {
 		if !back {
 			fwd[k] = dw[0]
 		} else if dw[0] != fwd[k] {
@@ -659,7 +659,7 @@ func TestIntervalNoAllocationsInSteadyState(t *testing.T) {
 			dst := make([]float64, c.batch*c.dim)
 			area := make([]float64, c.batch*c.dim)
 			sweep := func() {
-				if err := Sweep(iv, ts, dst, nil); err != nil {
+				if err := sweep(iv, ts, dst, nil); err != nil {
 					t.Fatal(err)
 				}
 				if c.levy {

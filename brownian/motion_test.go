@@ -366,33 +366,6 @@ func TestPathAdditivity(t *testing.T) {
 	}
 }
 
-func TestMeasureSweep(t *testing.T) {
-	for _, k := range SweepKinds {
-		d, err := MeasureSweep(k, 4, 2, 20, 1)
-		if err != nil || d <= 0 {
-			t.Errorf("MeasureSweep(%s): %v, %v", k, d, err)
-		}
-	}
-	for _, c := range []struct {
-		kind              string
-		batch, dim, steps int
-	}{{"bogus", 1, 1, 1}, {KindInterval, 0, 1, 1}, {KindPath, 1, -1, 1}, {KindRaw, 1, 1, 0}} {
-		if _, err := MeasureSweep(c.kind, c.batch, c.dim, c.steps, 1); err == nil {
-			t.Errorf("MeasureSweep(%+v): no error", c)
-		}
-	}
-	if _, err := NewSweepMotion(KindRaw, 1, 1, []float64{0, 1}, 1); err == nil {
-		t.Error("NewSweepMotion(raw): no error")
-	}
-	cs := DefaultSweepCases()
-	if len(cs) != 3*len(SweepKinds) || cs[4].Normals() != 2*1000*1024*3 {
-		t.Errorf("DefaultSweepCases: %v", cs)
-	}
-	if g := SweepGrid(3); !slices.Equal(g, []float64{0, 1.0 / 3, 2.0 / 3, 1}) {
-		t.Errorf("SweepGrid(3) = %v", g)
-	}
-}
-
 func TestVirtualTreeFloatResolution(t *testing.T) {
 	// Far from zero the bisection reaches adjacent floats before tol: it must stop
 	// there and still answer finite values.

@@ -88,22 +88,51 @@ type AirQualityOptions struct {
 // if one of its channels has no reading at all in it. Paths are ordered by station
 // (alphabetically), then by time. It is an error if either part comes out empty.
 func AirQuality(dir string, opt AirQualityOptions) (train, test *Paths, err error) {
-	// Options.
+	set, err := airQualitySettings(opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	files, stations, err := stationFiles(dir, opt.Stations)
+	if err != nil {
+		return nil, nil, err
+	}
+	isTest, err := testStations(stations, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	recs, err := readStations(files, set.channels)
+	if err != nil {
+		return nil, nil, err
+	}
+	return set.windows(recs, isTest)
+}
+
+// airQuality is AirQualityOptions checked, with the defaults filled in.
+type airQuality struct {
+	channels []string // canonical names, from AirQualityChannels
+	W        int      // window length, hours
+	stride   int      // hours between window starts
+	split    AirQualitySplit
+	frac     float64 // SplitByTime's train fraction
+}
+
+// airQualitySettings checks opt and fills in its defaults.
+func airQualitySettings(opt AirQualityOptions) (airQuality, error) {
 	channels := opt.Channels
 	if channels == nil {
 		channels = DefaultAirQualityChannels
 	}
 	if len(channels) == 0 {
-		return nil, nil, errors.New("dataset: air quality: no channels")
+		return airQuality{}, errors.New("dataset: air quality: no channels")
 	}
 	canon := make([]string, len(channels))
 	for i, name := range channels {
 		j := slices.IndexFunc(AirQualityChannels, func(c string) bool { return strings.EqualFold(c, name) })
 		if j < 0 {
-			return nil, nil, fmt.Errorf("dataset: air quality: unknown channel %q; valid channels are %s", name, strings.Join(AirQualityChannels, ", "))
+			return airQuality{}, fmt.Errorf("dataset: air quality: unknown channel %q; valid channels are %s", name, strings.Join(AirQualityChannels, ", "))
 		}
 		if slices.Contains(canon[:i], AirQualityChannels[j]) {
-			return nil, nil, fmt.Errorf("dataset: air quality: channel %q named twice", name)
+			return airQuality{}, fmt.Errorf("dataset: air quality: channel %q named twice", name)
 		}
 		canon[i] = AirQualityChannels[j]
 	}
@@ -112,43 +141,53 @@ func AirQuality(dir string, opt AirQualityOptions) (train, test *Paths, err erro
 		W = 24
 	}
 	if W < 1 {
-		return nil, nil, fmt.Errorf("dataset: air quality: window of %d hours", W)
+		return airQuality{}, fmt.Errorf("dataset: air quality: window of %d hours", W)
 	}
 	stride := opt.Stride
 	if stride == 0 {
 		stride = W
 	}
 	if stride < 1 {
-		return nil, nil, fmt.Errorf("dataset: air quality: stride of %d hours", stride)
+		return airQuality{}, fmt.Errorf("dataset: air quality: stride of %d hours", stride)
 	}
 	frac := opt.TrainFraction
 	if frac == 0 {
 		frac = 0.8
 	}
 	if !(frac > 0 && frac < 1) {
-		return nil, nil, fmt.Errorf("dataset: air quality: train fraction %v not in (0, 1)", frac)
+		return airQuality{}, fmt.Errorf("dataset: air quality: train fraction %v not in (0, 1)", frac)
 	}
 	if opt.Split != SplitByStation && opt.Split != SplitByTime {
-		return nil, nil, fmt.Errorf("dataset: air quality: unknown split %d", opt.Split)
+		return airQuality{}, fmt.Errorf("dataset: air quality: unknown split %d", opt.Split)
 	}
+	return airQuality{channels: canon, W: W, stride: stride, split: opt.Split, frac: frac}, nil
+}
 
-	// Files and stations.
-	files, err := filepath.Glob(filepath.Join(dir, "PRSA_Data_*.csv"))
+// stationOf is the station named by a PRSA_Data_<station>_<dates>.csv file.
+func stationOf(f string) string {
+	s := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "PRSA_Data_"), ".csv")
+	if i := strings.IndexByte(s, '_'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// findStation is the index in stations of the station name (case-insensitive), or −1.
+func findStation(stations []string, name string) int {
+	return slices.IndexFunc(stations, func(s string) bool { return strings.EqualFold(s, name) })
+}
+
+// stationFiles lists the station files in dir and their stations, sorted by station;
+// only, if not nil, keeps those stations.
+func stationFiles(dir string, only []string) (files, stations []string, err error) {
+	files, err = filepath.Glob(filepath.Join(dir, "PRSA_Data_*.csv"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("dataset: air quality: %w", err)
 	}
 	if len(files) == 0 {
 		return nil, nil, fmt.Errorf("dataset: air quality: no PRSA_Data_*.csv file in %s", dir)
 	}
-	stationOf := func(f string) string {
-		s := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "PRSA_Data_"), ".csv")
-		if i := strings.IndexByte(s, '_'); i >= 0 {
-			s = s[:i]
-		}
-		return s
-	}
 	slices.SortFunc(files, func(a, b string) int { return strings.Compare(stationOf(a), stationOf(b)) })
-	var stations []string
 	for i, f := range files {
 		s := stationOf(f)
 		if i > 0 && s == stations[i-1] {
@@ -156,42 +195,48 @@ func AirQuality(dir string, opt AirQualityOptions) (train, test *Paths, err erro
 		}
 		stations = append(stations, s)
 	}
-	find := func(name string) int {
-		return slices.IndexFunc(stations, func(s string) bool { return strings.EqualFold(s, name) })
+	if only == nil {
+		return files, stations, nil
 	}
-	if opt.Stations != nil {
-		var keepFiles, keep []string
-		for _, name := range opt.Stations {
-			i := find(name)
-			if i < 0 {
-				return nil, nil, fmt.Errorf("dataset: air quality: unknown station %q; stations in %s are %s", name, dir, strings.Join(stations, ", "))
-			}
-			if !slices.Contains(keep, stations[i]) {
-				keep = append(keep, stations[i])
-				keepFiles = append(keepFiles, files[i])
-			}
+	var keepFiles, keep []string
+	for _, name := range only {
+		i := findStation(stations, name)
+		if i < 0 {
+			return nil, nil, fmt.Errorf("dataset: air quality: unknown station %q; stations in %s are %s", name, dir, strings.Join(stations, ", "))
 		}
-		files, stations = keepFiles, keep
-		slices.SortFunc(files, func(a, b string) int { return strings.Compare(stationOf(a), stationOf(b)) })
-		slices.Sort(stations)
+		if !slices.Contains(keep, stations[i]) {
+			keep = append(keep, stations[i])
+			keepFiles = append(keepFiles, files[i])
+		}
 	}
+	slices.SortFunc(keepFiles, func(a, b string) int { return strings.Compare(stationOf(a), stationOf(b)) })
+	slices.Sort(keep)
+	return keepFiles, keep, nil
+}
+
+// testStations marks the test stations of SplitByStation (none for SplitByTime).
+func testStations(stations []string, opt AirQualityOptions) ([]bool, error) {
 	isTest := make([]bool, len(stations))
-	if opt.Split == SplitByStation {
-		if opt.TestStations == nil {
-			for i := max(len(stations)-3, 0); i < len(stations); i++ {
-				isTest[i] = true
-			}
-		}
-		for _, name := range opt.TestStations {
-			i := find(name)
-			if i < 0 {
-				return nil, nil, fmt.Errorf("dataset: air quality: unknown test station %q; stations are %s", name, strings.Join(stations, ", "))
-			}
+	if opt.Split != SplitByStation {
+		return isTest, nil
+	}
+	if opt.TestStations == nil {
+		for i := max(len(stations)-3, 0); i < len(stations); i++ {
 			isTest[i] = true
 		}
 	}
+	for _, name := range opt.TestStations {
+		i := findStation(stations, name)
+		if i < 0 {
+			return nil, fmt.Errorf("dataset: air quality: unknown test station %q; stations are %s", name, strings.Join(stations, ", "))
+		}
+		isTest[i] = true
+	}
+	return isTest, nil
+}
 
-	// Parse the files concurrently.
+// readStations parses the station files concurrently.
+func readStations(files, channels []string) ([]*stationRecord, error) {
 	recs := make([]*stationRecord, len(files))
 	errs := make([]error, len(files))
 	var wg sync.WaitGroup
@@ -202,15 +247,20 @@ func AirQuality(dir string, opt AirQualityOptions) (train, test *Paths, err erro
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			recs[i], errs[i] = readStation(f, canon)
+			recs[i], errs[i] = readStation(f, channels)
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	return recs, nil
+}
 
-	// Windows on the common hour grid [start, end).
+// windows cuts the stations' records into windows on their common hour grid, station by
+// station, and deals them to train and test.
+func (a airQuality) windows(recs []*stationRecord, isTest []bool) (train, test *Paths, err error) {
+	W := a.W
 	start, end := recs[0].start, recs[0].start+recs[0].hours
 	for _, r := range recs[1:] {
 		start, end = min(start, r.start), max(end, r.start+r.hours)
@@ -219,29 +269,24 @@ func AirQuality(dir string, opt AirQualityOptions) (train, test *Paths, err erro
 		return nil, nil, fmt.Errorf("dataset: air quality: a window of %d hours is longer than the record (%d hours)", W, end-start)
 	}
 	cut := math.MaxInt // SplitByTime: train windows end by start+cut, test ones begin there
-	if opt.Split == SplitByTime {
-		cut = int(frac*float64(end-start)/float64(W)) * W
+	if a.split == SplitByTime {
+		cut = int(a.frac*float64(end-start)/float64(W)) * W
 	}
-	C := len(canon)
-	times := make([]float64, W)
-	for t := range times {
-		times[t] = float64(t)
-	}
-	// Capacity: the windows before any is dropped for missing a channel.
 	part := func(si, ws int) int { // 0 train, 1 test, −1 straddles the cut
 		switch {
-		case opt.Split == SplitByStation && isTest[si]:
+		case a.split == SplitByStation && isTest[si]:
 			return 1
-		case opt.Split == SplitByTime && ws-start >= cut:
+		case a.split == SplitByTime && ws-start >= cut:
 			return 1
-		case opt.Split == SplitByTime && ws-start+W > cut:
+		case a.split == SplitByTime && ws-start+W > cut:
 			return -1
 		}
 		return 0
 	}
+	// Capacity: the windows before any is dropped for missing a channel.
 	capTrain, capTest := 0, 0
 	for si := range recs {
-		for ws := start; ws+W <= end; ws += stride {
+		for ws := start; ws+W <= end; ws += a.stride {
 			switch part(si, ws) {
 			case 0:
 				capTrain++
@@ -250,11 +295,16 @@ func AirQuality(dir string, opt AirQualityOptions) (train, test *Paths, err erro
 			}
 		}
 	}
-	train = &Paths{Times: times, Channels: canon, Values: make([]float64, 0, capTrain*W*C)}
-	test = &Paths{Times: slices.Clone(times), Channels: slices.Clone(canon), Values: make([]float64, 0, capTest*W*C)}
+	C := len(a.channels)
+	times := make([]float64, W)
+	for t := range times {
+		times[t] = float64(t)
+	}
+	train = &Paths{Times: times, Channels: a.channels, Values: make([]float64, 0, capTrain*W*C)}
+	test = &Paths{Times: slices.Clone(times), Channels: slices.Clone(a.channels), Values: make([]float64, 0, capTest*W*C)}
 	window := make([]float64, W*C)
 	for si, r := range recs {
-		for ws := start; ws+W <= end; ws += stride {
+		for ws := start; ws+W <= end; ws += a.stride {
 			dst := train
 			switch part(si, ws) {
 			case 1:

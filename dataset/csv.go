@@ -163,16 +163,47 @@ func ReadCSV(r io.Reader, opt CSVOptions) (*Paths, error) {
 // Errors, with line numbers where a line is to blame (it never panics), name the
 // command-line flag that fixes them where one does.
 func ReadCSVData(r io.Reader, opt CSVOptions) (*CSVData, error) {
-	if opt.Window < 0 || opt.Window == 1 {
-		return nil, fmt.Errorf("dataset: csv: --window %d: a window needs at least 2 points (0: whole series)", opt.Window)
-	}
-	if opt.Stride < 0 || (opt.Stride > 0 && opt.Window == 0) {
-		return nil, fmt.Errorf("dataset: csv: --stride %d needs --window (and must be at least 1)", opt.Stride)
-	}
-	tf, err := ParseTimeFormat(opt.TimeFormat)
+	tf, err := checkCSVOptions(opt)
 	if err != nil {
 		return nil, err
 	}
+	rows, names, err := readHeader(r, opt)
+	if err != nil {
+		return nil, err
+	}
+	lay, err := findColumns(names, opt)
+	if err != nil {
+		return nil, err
+	}
+	tp := &timeParser{format: tf}
+	series, err := lay.readSeries(rows, tp)
+	if err != nil {
+		return nil, err
+	}
+	tp.toDays(series)
+	d := &CSVData{Notes: lay.notes(tp, opt)}
+	if err := shapeSeries(d, series, lay.channels(opt), tp, opt); err != nil {
+		return nil, err
+	}
+	return d, checkChannels(d.Paths)
+}
+
+// checkCSVOptions checks the options that do not depend on the file, and returns the
+// time format.
+func checkCSVOptions(opt CSVOptions) (string, error) {
+	if opt.Window < 0 || opt.Window == 1 {
+		return "", fmt.Errorf("dataset: csv: --window %d: a window needs at least 2 points (0: whole series)", opt.Window)
+	}
+	if opt.Stride < 0 || (opt.Stride > 0 && opt.Window == 0) {
+		return "", fmt.Errorf("dataset: csv: --stride %d needs --window (and must be at least 1)", opt.Stride)
+	}
+	return ParseTimeFormat(opt.TimeFormat)
+}
+
+// readHeader sets up the bounded row reader on r and reads the first record: the
+// column names, or, with opt.NoHeader, the first data row (left pending for the rows
+// to come), the columns then named by position.
+func readHeader(r io.Reader, opt CSVOptions) (*rowReader, []string, error) {
 	bounded := &boundedReader{r: r, line: 1, start: 1}
 	br := bufio.NewReader(bounded)
 	if bom, _ := br.Peek(3); string(bom) == "\ufeff" {
@@ -182,7 +213,7 @@ func ReadCSVData(r io.Reader, opt CSVOptions) (*CSVData, error) {
 	if opt.Comma != 0 {
 		cr.Comma = opt.Comma
 		if !validComma(opt.Comma) {
-			return nil, fmt.Errorf("dataset: csv: --csv-sep %q cannot separate fields", opt.Comma)
+			return nil, nil, fmt.Errorf("dataset: csv: --csv-sep %q cannot separate fields", opt.Comma)
 		}
 	}
 	cr.ReuseRecord = true
@@ -192,28 +223,43 @@ func ReadCSVData(r io.Reader, opt CSVOptions) (*CSVData, error) {
 	}
 	first, err := cr.Read()
 	if err == io.EOF {
-		return nil, errors.New("dataset: csv: empty input: no header")
+		return nil, nil, errors.New("dataset: csv: empty input: no header")
 	}
 	if err != nil {
-		return nil, rows.csvErr(err)
+		return nil, nil, rows.csvErr(err)
 	}
 	if len(first) > maxCSVColumns {
-		return nil, fmt.Errorf("dataset: csv: line 1 has %d columns; gosde reads at most %d (in wide format, one column per series: give the series in long format, one row per series and time, with an id column)", len(first), maxCSVColumns)
+		return nil, nil, fmt.Errorf("dataset: csv: line 1 has %d columns; gosde reads at most %d (in wide format, one column per series: give the series in long format, one row per series and time, with an id column)", len(first), maxCSVColumns)
 	}
 	if err := checkFields(first, 1); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if !opt.NoHeader {
+		names, err := headerNames(first, opt)
+		return rows, names, err
 	}
 	names := make([]string, len(first))
-	if opt.NoHeader {
-		for i := range names {
-			names[i] = strconv.Itoa(i + 1)
-		}
-		rows.pending = slices.Clone(first)
-		rows.pendingLine, _ = cr.FieldPos(0)
-	} else if names, err = headerNames(first, opt); err != nil {
-		return nil, err
+	for i := range names {
+		names[i] = strconv.Itoa(i + 1)
 	}
+	rows.pending = slices.Clone(first)
+	rows.pendingLine, _ = cr.FieldPos(0)
+	return rows, names, nil
+}
 
+// csvLayout is where the series are in a file: its format and the positions of its
+// series-id (−1 if none), time and value columns among names.
+type csvLayout struct {
+	names   []string
+	format  CSVFormat
+	idCol   int
+	timeCol int
+	valCols []int
+}
+
+// findColumns finds the id, time and value columns among the column names (those opt
+// names, else those detected) and settles the format.
+func findColumns(names []string, opt CSVOptions) (*csvLayout, error) {
 	index := make(map[string]int, len(names)) // names are unique (headerNames)
 	for i, h := range names {
 		index[h] = i
@@ -235,11 +281,35 @@ func ReadCSVData(r io.Reader, opt CSVOptions) (*CSVData, error) {
 			return slices.ContainsFunc(cands, func(c string) bool { return strings.EqualFold(h, c) })
 		})
 	}
+	lay := &csvLayout{names: names, idCol: -1, timeCol: -1}
+	var err error
+	if lay.idCol, lay.format, err = idAndFormat(col, detect, opt); err != nil {
+		return nil, err
+	}
+	if lay.timeCol, err = timeColumn(col, detect, names, lay.idCol, opt); err != nil {
+		return nil, err
+	}
+	if lay.valCols, err = valueColumns(col, names, lay.idCol, lay.timeCol, opt); err != nil {
+		return nil, err
+	}
+	return lay, nil
+}
 
+// columnFinder and columnDetector are findColumns' look-ups of a column by the name a
+// flag gives and among candidate names: the column's position, or −1.
+type (
+	columnFinder   func(what, flag, name string) (int, error)
+	columnDetector func(cands ...string) int
+)
+
+// idAndFormat finds the series-id column (−1 if none) and settles the format: auto is
+// long when there is an id column or windows are cut, wide otherwise.
+func idAndFormat(col columnFinder, detect columnDetector, opt CSVOptions) (int, CSVFormat, error) {
 	idCol := -1
 	if opt.ID != "" {
+		var err error
 		if idCol, err = col("id", "--id-col", opt.ID); err != nil {
-			return nil, err
+			return -1, 0, err
 		}
 	} else if opt.Format != CSVWide {
 		idCol = detect("id", "series", "path")
@@ -254,19 +324,25 @@ func ReadCSVData(r io.Reader, opt CSVOptions) (*CSVData, error) {
 	case CSVLong:
 	case CSVWide:
 		if opt.ID != "" {
-			return nil, fmt.Errorf("dataset: csv: wide format (--csv-format wide) has no series-id column, but --id-col is %s", quote(opt.ID))
+			return -1, 0, fmt.Errorf("dataset: csv: wide format (--csv-format wide) has no series-id column, but --id-col is %s", quote(opt.ID))
 		}
 	default:
-		return nil, fmt.Errorf("dataset: csv: unknown format %v: use --csv-format auto, long or wide", format)
+		return -1, 0, fmt.Errorf("dataset: csv: unknown format %v: use --csv-format auto, long or wide", format)
 	}
+	return idCol, format, nil
+}
 
+// timeColumn finds the time column: the one opt names, else t or time, else date or
+// datetime.
+func timeColumn(col columnFinder, detect columnDetector, names []string, idCol int, opt CSVOptions) (int, error) {
 	timeCol := -1
 	if opt.Time != "" {
+		var err error
 		if timeCol, err = col("time", "--time-col", opt.Time); err != nil {
-			return nil, err
+			return -1, err
 		}
 	} else if opt.NoHeader {
-		return nil, errors.New("dataset: csv: with --no-header, give the time column's position with --time-col (e.g. --time-col 1)")
+		return -1, errors.New("dataset: csv: with --no-header, give the time column's position with --time-col (e.g. --time-col 1)")
 	} else if timeCol = detect("t", "time"); timeCol < 0 {
 		timeCol = detect("date", "datetime")
 	}
@@ -275,12 +351,17 @@ func ReadCSVData(r io.Reader, opt CSVOptions) (*CSVData, error) {
 		if looksLikeData(names) {
 			msg += "; if the file has no header, give --no-header"
 		}
-		return nil, errors.New(msg)
+		return -1, errors.New(msg)
 	}
 	if timeCol == idCol {
-		return nil, fmt.Errorf("dataset: csv: column %s cannot be both the series id (--id-col) and the time (--time-col)", quote(names[timeCol]))
+		return -1, fmt.Errorf("dataset: csv: column %s cannot be both the series id (--id-col) and the time (--time-col)", quote(names[timeCol]))
 	}
+	return timeCol, nil
+}
 
+// valueColumns finds the value columns: those opt names, in its order, else every
+// column but the id and time ones.
+func valueColumns(col columnFinder, names []string, idCol, timeCol int, opt CSVOptions) ([]int, error) {
 	var valCols []int
 	if opt.Columns != nil {
 		named := make(map[int]bool, len(opt.Columns))
@@ -308,48 +389,55 @@ func ReadCSVData(r io.Reader, opt CSVOptions) (*CSVData, error) {
 	if len(valCols) == 0 {
 		return nil, fmt.Errorf("dataset: csv: no value columns besides id and time in the header %s", quoteList(names))
 	}
+	return valCols, nil
+}
 
-	tp := &timeParser{format: tf}
-	timeName := names[timeCol]
-	var series []csvSeries
-	if format == CSVLong {
-		series, err = readLong(rows, names, idCol, timeCol, valCols, tp)
-	} else {
-		channel := opt.Channel
-		if channel == "" {
-			channel = "y"
-		}
-		series, err = readWide(rows, names, timeCol, valCols, tp)
-		names = []string{channel}
-		valCols = []int{0}
+// readSeries reads the rows into series, in the layout's format.
+func (l *csvLayout) readSeries(rows *rowReader, tp *timeParser) ([]csvSeries, error) {
+	if l.format == CSVLong {
+		return readLong(rows, l.names, l.idCol, l.timeCol, l.valCols, tp)
 	}
-	if err != nil {
-		return nil, err
+	return readWide(rows, l.names, l.timeCol, l.valCols, tp)
+}
+
+// channels names the channels of the paths: the value columns in long format, the
+// single opt.Channel (default "y") in wide format.
+func (l *csvLayout) channels(opt CSVOptions) []string {
+	if l.format == CSVLong {
+		return pick(l.names, l.valCols)
 	}
-	tp.toDays(series)
-	d := &CSVData{}
+	if opt.Channel == "" {
+		return []string{"y"}
+	}
+	return []string{opt.Channel}
+}
+
+// notes are what the reader decided that the user should be told: how the dates were
+// read, and how a file with several value columns but no id column was read.
+func (l *csvLayout) notes(tp *timeParser, opt CSVOptions) []string {
+	var notes []string
 	if tp.dates {
-		d.Notes = append(d.Notes, fmt.Sprintf("times: the dates in column %s are read as days since the earliest, %s",
-			quote(timeName), tp.earliest()))
+		notes = append(notes, fmt.Sprintf("times: the dates in column %s are read as days since the earliest, %s",
+			quote(l.names[l.timeCol]), tp.earliest()))
 	}
-	if format == CSVLong && idCol < 0 && len(valCols) > 1 && opt.Format == CSVAuto {
-		d.Notes = append(d.Notes, fmt.Sprintf("layout: no series-id column, so the file is one series of %d channel(s) %s "+
-			"(--csv-format wide reads each column as a series instead)", len(valCols), quoteList(pick(names, valCols))))
+	if l.format == CSVLong && l.idCol < 0 && len(l.valCols) > 1 && opt.Format == CSVAuto {
+		notes = append(notes, fmt.Sprintf("layout: no series-id column, so the file is one series of %d channel(s) %s "+
+			"(--csv-format wide reads each column as a series instead)", len(l.valCols), quoteList(pick(l.names, l.valCols))))
 	}
-	channels := pick(names, valCols)
-	if opt.Window > 0 {
-		stride := opt.Stride
-		if stride == 0 {
-			stride = opt.Window
-		}
-		err = cutWindows(d, series, channels, opt.Window, stride, tp)
-	} else {
-		err = shareGrid(d, series, channels)
+	return notes
+}
+
+// shapeSeries puts the series into d's paths: windows cut from each series
+// (opt.Window), or whole series on one shared grid.
+func shapeSeries(d *CSVData, series []csvSeries, channels []string, tp *timeParser, opt CSVOptions) error {
+	if opt.Window == 0 {
+		return shareGrid(d, series, channels)
 	}
-	if err != nil {
-		return nil, err
+	stride := opt.Stride
+	if stride == 0 {
+		stride = opt.Window
 	}
-	return d, checkChannels(d.Paths)
+	return cutWindows(d, series, channels, opt.Window, stride, tp)
 }
 
 // validComma reports whether encoding/csv accepts r as a separator.

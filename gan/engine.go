@@ -242,12 +242,36 @@ func (e *engine[F]) lossGrad(b int, gp, dp []F, vSeed, bmSeed uint64, grad bool)
 		return e.lossGradDevice(b, gp, dp, vSeed, bmSeed, grad)
 	}
 	e.ensure(b)
-	T, C, H, dc := e.T, e.C, e.hid, e.dc
 	gsol, gxs, err := e.generate(b, gp, vSeed, 0, bmSeed, !grad)
 	if err != nil {
 		return math.NaN(), err
 	}
-	// The discriminator's control X̂ = [t, Y], fake paths 0…b−1 then real b…2b−1.
+	e.fakeControls(b)
+	dsol, score, err := e.discriminate(b, dp, !grad)
+	if err != nil {
+		return math.NaN(), err
+	}
+	loss := e.wasserstein(b, score)
+	e.lastGenSol.Ys = gxs
+	if !grad {
+		return loss, nil
+	}
+	clear(e.genG)
+	clear(e.discG)
+	ctl, err := e.backwardDiscriminator(dsol, b)
+	if err != nil {
+		return math.NaN(), err
+	}
+	if err := e.backwardGenerator(gsol, b, e.fakeGrad(b, ctl)); err != nil {
+		return math.NaN(), err
+	}
+	return loss, nil
+}
+
+// fakeControls writes the discriminator's controls X̂ = [t, Y] of the b generated paths
+// (e.ys) into paths 0…b−1 of e.xs, and the time channel of the real paths b…2b−1.
+func (e *engine[F]) fakeControls(b int) {
+	T, C, dc := e.T, e.C, e.dc
 	xs := e.xs[:T*2*b*dc]
 	for t := range T {
 		tt := F(e.times[t])
@@ -258,22 +282,37 @@ func (e *engine[F]) lossGrad(b int, gp, dp []F, vSeed, bmSeed uint64, grad bool)
 			copy(xs[(t*2*b+p)*dc+1:(t*2*b+p+1)*dc], e.ys[(t*b+p)*C:(t*b+p+1)*C])
 		}
 	}
+}
+
+// discriminate runs the discriminator with parameters dp on the 2b controls in e.xs:
+// initial MLP, CDE, readout of the final state. It returns the solver that solved the
+// CDE, whose Backward differentiates this solve (unless forwardOnly), and the scores
+// (fake paths, then real).
+func (e *engine[F]) discriminate(b int, dp []F, forwardOnly bool) (host.FieldSolver[F], []F, error) {
+	T, H, dc := e.T, e.hid, e.dc
+	xs := e.xs[:T*2*b*dc]
 	h0 := e.h0[:2*b*H]
 	e.dInitNet.Forward(e.dPart(dp, partInitial), xs[:2*b*dc], h0)
 	if !vec.AllFinite(h0) {
-		return math.NaN(), fmt.Errorf("%w: discriminator initial state H₀", ErrNonFinite)
+		return nil, nil, fmt.Errorf("%w: discriminator initial state H₀", ErrNonFinite)
 	}
 	dsol, err := e.solvers.get(&e.solvers.disc, e.discSpec, host.Problem{Ts: e.times, Dt: e.cfg.Dt, Batch: 2 * b}, e.cde.NumParams())
 	if err != nil {
-		return math.NaN(), fmt.Errorf("gan: discriminator solver: %w", err)
+		return nil, nil, fmt.Errorf("gan: discriminator solver: %w", err)
 	}
 	copy(dsol.Params(), e.dPart(dp, partField))
-	hs, err := dsol.Forward(h0, nil, xs, !grad)
+	hs, err := dsol.Forward(h0, nil, xs, forwardOnly)
 	if err != nil {
-		return math.NaN(), wrapSolve("discriminator", err)
+		return nil, nil, wrapSolve("discriminator", err)
 	}
 	score := e.score[:2*b]
 	e.dReadNet.Forward(e.dPart(dp, partReadout), hs[(T-1)*2*b*H:T*2*b*H], score)
+	return dsol, score, nil
+}
+
+// wasserstein is the loss mean D(fake) − mean D(real) of the 2b scores (fake first),
+// keeping the two means for the training log.
+func (e *engine[F]) wasserstein(b int, score []F) float64 {
 	var fake, real float64
 	for p := range b {
 		fake += float64(score[p])
@@ -282,15 +321,14 @@ func (e *engine[F]) lossGrad(b int, gp, dp []F, vSeed, bmSeed uint64, grad bool)
 	fake /= float64(b)
 	real /= float64(b)
 	e.lastFakeMean, e.lastRealMean = fake, real
-	loss := fake - real
-	e.lastGenSol.Ys = gxs
-	if !grad {
-		return loss, nil
-	}
+	return fake - real
+}
 
-	// Discriminator: readout, CDE, initial MLP.
-	clear(e.genG)
-	clear(e.discG)
+// backwardDiscriminator chains dL/dscore back through the discriminator's readout, the
+// CDE's adjoint and the initial MLP, adding the parameters' gradient into e.discG, and
+// returns dL/dX̂, the gradient with respect to the controls (T×2b×dc).
+func (e *engine[F]) backwardDiscriminator(dsol host.FieldSolver[F], b int) ([]F, error) {
+	T, H, dc := e.T, e.hid, e.dc
 	aScore := e.aScore[:2*b]
 	inv := 1 / F(b)
 	for p := range b {
@@ -308,25 +346,26 @@ func (e *engine[F]) lossGrad(b int, gp, dp []F, vSeed, bmSeed uint64, grad bool)
 	copy(aHs[(T-1)*2*b*H:], aHT)
 	dg, err := dsol.Backward(aHs)
 	if err != nil {
-		return math.NaN(), wrapSolve("discriminator backward", err)
+		return nil, wrapSolve("discriminator backward", err)
 	}
 	e.lastDiscRecon = dg.ReconstructionError
 	vec.AddTo(e.dPart(e.discG, partField), dg.Params)
-	ctl := dg.Control // dL/dxs, T×2b×dc
+	ctl := dg.Control
 	e.dInitNet.VJP(dg.Y0, ctl[:2*b*dc], e.dPart(e.discG, partInitial))
+	return ctl, nil
+}
 
-	// Generator: dL/dY from the control's data channels of the fake paths, readout,
-	// SDE, initial MLP.
+// fakeGrad is dL/dY of the generated paths (T×b×C time-major): the data channels of the
+// fake paths' control gradient ctl.
+func (e *engine[F]) fakeGrad(b int, ctl []F) []F {
+	T, C, dc := e.T, e.C, e.dc
 	aYs := e.aYs[:T*b*C]
 	for t := range T {
 		for p := range b {
 			copy(aYs[(t*b+p)*C:(t*b+p+1)*C], ctl[(t*2*b+p)*dc+1:(t*2*b+p+1)*dc])
 		}
 	}
-	if err := e.backwardGenerator(gsol, b, aYs); err != nil {
-		return math.NaN(), err
-	}
-	return loss, nil
+	return aYs
 }
 
 // backwardGenerator chains dL/dY (aYs, T×b×C time-major) of the generator's last

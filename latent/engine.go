@@ -181,20 +181,61 @@ func wrapSolve(who string, err error) error {
 // unweighted −ELBO.
 func (e *engine[F]) lossGrad(b int, p []F, epsSeed, bmSeed uint64, grad bool, klWeight float64) (float64, error) {
 	e.ensure(b)
-	T, C, d, k := e.T, e.C, e.d, e.k
-	D := d + k + 1
-	E := 2*d + k
-	x := e.x[:b*T*C]
-	eo := e.eo[:b*E]
-	e.encNet.Forward(e.part(p, partEnc), x, eo)
-	eps := e.eps[:b*d]
+	eo, eps := e.encode(b, p, epsSeed)
+	y0, kl0, err := e.initialState(b, p, eo, eps)
+	if err != nil {
+		return math.NaN(), err
+	}
+	solAt, solBackward, err := e.solvePosterior(b, p, y0, bmSeed, grad)
+	if err != nil {
+		return math.NaN(), err
+	}
+	xh := e.decode(b, p, solAt)
+	logLik := e.logLikelihood(b, xh)
+	klPath := e.pathKL(b, solAt)
+	fb := float64(b)
+	e.lastLogLik, e.lastKL0, e.lastKLPath = logLik/fb, kl0/fb, klPath/fb
+	loss := -(logLik - kl0 - klPath) / fb
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, fmt.Errorf("%w: loss %v", ErrNonFinite, loss)
+	}
+	if !grad {
+		return loss, nil
+	}
+
+	// Backward: decoder, posterior solve, q(z₀) and p(z₀), encoder.
+	clear(e.grad)
+	w := klWeight / fb
+	g, err := solBackward(e.backwardDecoder(b, xh, w))
+	if err != nil {
+		return math.NaN(), wrapSolve("posterior backward", err)
+	}
+	e.lastRecon = g.ReconstructionError
+	vec.AddTo(e.fieldParams(e.grad), g.Params)
+	e.encNet.VJP(e.backwardInitialState(b, p, eo, eps, g.Y0, w), nil, e.part(e.grad, partEnc))
+	return loss, nil
+}
+
+// encode runs the encoder with parameters p on the b observed paths in e.x and draws
+// the reparameterisation noise ε of path j from (epsSeed, j). It returns the encoder's
+// output, b×(2d+k): [μ, log σ, context] per path, and ε, b×d.
+func (e *engine[F]) encode(b int, p []F, epsSeed uint64) (eo, eps []F) {
+	eo = e.eo[:b*(2*e.d+e.k)]
+	e.encNet.Forward(e.part(p, partEnc), e.x[:b*e.T*e.C], eo)
+	eps = e.eps[:b*e.d]
 	e.noise(eps, epsSeed, 0)
+	return eo, eps
+}
+
+// initialState is the posterior's initial state y₀ = [z₀, context, 0] (b×D, D = d+k+1:
+// the last component accumulates the path KL), with z₀ = μ + σ·ε drawn from
+// q(z₀) = N(μ, diag σ²), and the sum over the batch of KL(q(z₀)‖p(z₀)).
+func (e *engine[F]) initialState(b int, p, eo, eps []F) (y0 []F, kl0 float64, err error) {
+	d, k := e.d, e.k
+	D, E := d+k+1, 2*d+k
 	pz := e.part(p, partPZ0)
 	pm, pls := pz[:d], pz[d:]
-
-	// q(z₀) = N(μ, diag σ²); z₀ = μ + σ·ε; KL(q(z₀)‖p(z₀)).
-	y0 := e.y0[:b*D]
-	var kl0 float64
+	y0 = e.y0[:b*D]
 	for j := range b {
 		o := eo[j*E : (j+1)*E]
 		u := y0[j*D : (j+1)*D]
@@ -210,22 +251,34 @@ func (e *engine[F]) lossGrad(b int, p []F, epsSeed, bmSeed uint64, grad bool, kl
 		u[d+k] = 0
 	}
 	if !vec.AllFinite(y0) {
-		return math.NaN(), fmt.Errorf("%w: initial state (encoder output)", ErrNonFinite)
+		return nil, 0, fmt.Errorf("%w: initial state (encoder output)", ErrNonFinite)
 	}
+	return y0, kl0, nil
+}
 
-	mo, err := brownian.NewInterval(e.times[0], e.times[T-1], b, D, bmSeed)
+// solvePosterior solves the posterior SDE with parameters p from y0, driven by an
+// Interval seeded by bmSeed: the states at each output time, and, when grad is set, the
+// backward pass of this solve.
+func (e *engine[F]) solvePosterior(b int, p, y0 []F, bmSeed uint64, grad bool) (at func(t int) []F, backward func(aYs []F) (*solver.Gradients[F], error), err error) {
+	mo, err := brownian.NewInterval(e.times[0], e.times[e.T-1], b, e.d+e.k+1, bmSeed)
 	if err != nil {
-		return math.NaN(), fmt.Errorf("latent: Brownian motion: %w", err)
+		return nil, nil, fmt.Errorf("latent: Brownian motion: %w", err)
 	}
 	opt := e.opt
 	opt.Motion = mo
 	opt.ForwardOnly = !grad
-	solAt, solBackward, err := e.posteriorSolve(b, e.fieldParams(p), y0, opt)
+	at, backward, err = e.posteriorSolve(b, e.fieldParams(p), y0, opt)
 	if err != nil {
-		return math.NaN(), wrapSolve("posterior", err)
+		return nil, nil, wrapSolve("posterior", err)
 	}
+	return at, backward, nil
+}
 
-	// Decode z_t and score the observations: log N(x | x̂, s²) per value.
+// decode writes z_t of every output time into e.zs (time-major, T·b×d) and decodes it
+// with parameters p into x̂ (T·b×C), which it returns.
+func (e *engine[F]) decode(b int, p []F, solAt func(t int) []F) []F {
+	T, C, d := e.T, e.C, e.d
+	D := d + e.k + 1
 	zs := e.zs[:T*b*d]
 	for t := range T {
 		yt := solAt(t)
@@ -235,6 +288,14 @@ func (e *engine[F]) lossGrad(b int, p []F, epsSeed, bmSeed uint64, grad bool, kl
 	}
 	xh := e.xh[:T*b*C]
 	e.decNet.Forward(e.part(p, partDec), zs, xh)
+	return xh
+}
+
+// logLikelihood scores the b observed paths in e.x against their decoded means xh:
+// the sum of log N(x | x̂, s²) over every value, s = ObsStd.
+func (e *engine[F]) logLikelihood(b int, xh []F) float64 {
+	T, C := e.T, e.C
+	x := e.x[:b*T*C]
 	s := e.cfg.ObsStd
 	inv2 := 1 / (s * s)
 	var sq float64
@@ -246,24 +307,33 @@ func (e *engine[F]) lossGrad(b int, p []F, epsSeed, bmSeed uint64, grad bool, kl
 			}
 		}
 	}
-	logLik := -0.5*sq*inv2 - float64(b*T*C)*(math.Log(s)+0.5*log2Pi)
+	return -0.5*sq*inv2 - float64(b*T*C)*(math.Log(s)+0.5*log2Pi)
+}
+
+// pathKL is the sum over the batch of the path KL ℓ_T, the last component of the
+// posterior's state at the final time.
+func (e *engine[F]) pathKL(b int, solAt func(t int) []F) float64 {
+	d, k := e.d, e.k
+	D := d + k + 1
 	var klPath float64
-	last := solAt(T - 1)
+	last := solAt(e.T - 1)
 	for j := range b {
 		klPath += float64(last[j*D+d+k])
 	}
-	fb := float64(b)
-	e.lastLogLik, e.lastKL0, e.lastKLPath = logLik/fb, kl0/fb, klPath/fb
-	loss := -(logLik - kl0 - klPath) / fb
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return loss, fmt.Errorf("%w: loss %v", ErrNonFinite, loss)
-	}
-	if !grad {
-		return loss, nil
-	}
+	return klPath
+}
 
-	// Backward: decoder, posterior solve, q(z₀) and p(z₀), encoder.
-	clear(e.grad)
+// backwardDecoder chains the loss's gradient with respect to the decoded means xh back
+// through the decoder (adding its parameters' gradient into e.grad) and returns the
+// gradient with respect to the posterior's states at the output times (T×b×D): dL/dz_t,
+// and w = klWeight/b for ℓ_T at the final time.
+func (e *engine[F]) backwardDecoder(b int, xh []F, w float64) []F {
+	T, C, d, k := e.T, e.C, e.d, e.k
+	D := d + k + 1
+	x := e.x[:b*T*C]
+	s := e.cfg.ObsStd
+	inv2 := 1 / (s * s)
+	fb := float64(b)
 	aXh := e.aXh[:T*b*C]
 	for t := range T {
 		for j := range b {
@@ -278,7 +348,6 @@ func (e *engine[F]) lossGrad(b int, p []F, epsSeed, bmSeed uint64, grad bool, kl
 	e.decNet.VJP(aXh, aZs, e.part(e.grad, partDec))
 	aYs := e.aYs[:T*b*D]
 	clear(aYs)
-	w := klWeight / fb
 	for t := range T {
 		for j := range b {
 			copy(aYs[(t*b+j)*D:(t*b+j)*D+d], aZs[(t*b+j)*d:(t*b+j+1)*d])
@@ -287,19 +356,24 @@ func (e *engine[F]) lossGrad(b int, p []F, epsSeed, bmSeed uint64, grad bool, kl
 	for j := range b {
 		aYs[((T-1)*b+j)*D+d+k] = F(w)
 	}
-	g, err := solBackward(aYs)
-	if err != nil {
-		return math.NaN(), wrapSolve("posterior backward", err)
-	}
-	e.lastRecon = g.ReconstructionError
-	vec.AddTo(e.fieldParams(e.grad), g.Params)
+	return aYs
+}
 
+// backwardInitialState chains ay0, the gradient with respect to the posterior's
+// initial state, and the KL(q(z₀)‖p(z₀)) term (weight w) back through z₀ = μ + σ·ε:
+// it adds p(z₀)'s gradient into e.grad and returns the gradient with respect to the
+// encoder's output.
+func (e *engine[F]) backwardInitialState(b int, p, eo, eps, ay0 []F, w float64) []F {
+	d, k := e.d, e.k
+	D, E := d+k+1, 2*d+k
+	pz := e.part(p, partPZ0)
+	pm, pls := pz[:d], pz[d:]
 	aEo := e.aEo[:b*E]
 	gpz := e.part(e.grad, partPZ0)
 	for j := range b {
 		o := eo[j*E : (j+1)*E]
 		a := aEo[j*E : (j+1)*E]
-		ay := g.Y0[j*D : (j+1)*D]
+		ay := ay0[j*D : (j+1)*D]
 		for i := range d {
 			mq, lq := float64(o[i]), float64(o[d+i])
 			sq := math.Exp(lq)
@@ -314,8 +388,7 @@ func (e *engine[F]) lossGrad(b int, p []F, epsSeed, bmSeed uint64, grad bool, kl
 		}
 		copy(a[2*d:], ay[d:d+k])
 	}
-	e.encNet.VJP(aEo, nil, e.part(e.grad, partEnc))
-	return loss, nil
+	return aEo
 }
 
 // sample generates b paths from the prior with parameters p: z₀ ~ p(z₀) with noise of

@@ -364,16 +364,6 @@ func TestNoAllocations(t *testing.T) {
 	}
 }
 
-func TestMeasure(t *testing.T) {
-	r, gf, err := MeasureEvalThroughput(256, 5)
-	if err != nil || !(r > 0) || !(gf > 0) {
-		t.Fatalf("MeasureEvalThroughput: %g %g %v", r, gf, err)
-	}
-	if _, _, err := MeasureEvalThroughput(0, 1); err == nil {
-		t.Error("batch 0 accepted")
-	}
-}
-
 func benchSDE(b *testing.B, workers int, vjp bool) {
 	cfg := GeneratorConfig()
 	cfg.Workers = workers

@@ -263,3 +263,9 @@ func (s *NeuralSDE[F]) VJP(t float64, y, af, ag, ay, atheta []F) {
 		s.e.cots[1] = nil
 	}
 }
+
+// GeneratorConfig is the SDE-GAN generator's vector field from docs/DESIGN.md ("The
+// SDE-GAN"): hidden state 16, noise 3 (General), MLP width 16 with one hidden layer, LipSwish, tanh outputs.
+func GeneratorConfig() Config {
+	return Config{Dim: 16, NoiseDim: 3, Noise: solver.General, Width: 16, Depth: 1}
+}
