@@ -41,6 +41,7 @@ func resave(t *testing.T, f checkpoint.File) string {
 // survives a save and a load; a checkpoint with float32 counters, as written before,
 // still loads.
 func TestCountersAreStoredExactly(t *testing.T) {
+	skipShort(t)
 	dir := tinyRun(t)
 	f, err := checkpoint.Load(filepath.Join(dir, CheckpointFile))
 	if err != nil {
@@ -107,6 +108,7 @@ func TestCountersAreStoredExactly(t *testing.T) {
 // TestLoadBoundsTheMetadata: times and channels that no run could have had, and that
 // would size every buffer of the model built from them, are refused by Load.
 func TestLoadBoundsTheMetadata(t *testing.T) {
+	skipShort(t)
 	dir := tinyRun(t)
 	f, err := checkpoint.Load(filepath.Join(dir, CheckpointFile))
 	if err != nil {
@@ -153,6 +155,7 @@ func TestLoadBoundsTheMetadata(t *testing.T) {
 // TestSampleAndEvalCheckMemory: sample and eval refuse, before allocating, a number of
 // paths that does not fit the available memory, as train refuses its sizes.
 func TestSampleAndEvalCheckMemory(t *testing.T) {
+	skipShort(t)
 	dir := tinyRun(t)
 	ck, err := Load(filepath.Join(dir, CheckpointFile))
 	if err != nil {
@@ -205,6 +208,7 @@ func TestSampleAndEvalCheckMemory(t *testing.T) {
 // written, and a resume finishes it. Before, both evaluations ran to the end, and the
 // final one then returned success.
 func TestInterruptedEvaluations(t *testing.T) {
+	skipShort(t)
 	dir := filepath.Join(t.TempDir(), "run")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)

@@ -63,6 +63,7 @@ func TestDeviceIsChecked(t *testing.T) {
 // Run records the engine in config.json, the checkpoint, the progress reports and the
 // result; a resumed run keeps its device unless told otherwise.
 func TestRunRecordsTheEngine(t *testing.T) {
+	skipShort(t)
 	cfg := tiny()
 	cfg.Steps, cfg.Device = 2, "cpu"
 	dir := t.TempDir()

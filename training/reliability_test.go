@@ -119,6 +119,7 @@ func TestKill9ThenResume(t *testing.T) {
 
 // A reconstruction error above the threshold warns exactly once per run.
 func TestReconstructionWarningOnce(t *testing.T) {
+	skipShort(t)
 	c := tiny()
 	c.ReconstructionWarn = 1e-30
 	var warnings []string
@@ -151,6 +152,7 @@ func TestReconstructionWarningOnce(t *testing.T) {
 
 // Sizes that cannot fit are refused before anything is allocated or written.
 func TestRefusesSizesThatDoNotFit(t *testing.T) {
+	skipShort(t)
 	if _, ok := memAvailable(); !ok {
 		t.Skip("MemAvailable cannot be read here")
 	}

@@ -123,6 +123,7 @@ func TestHeldDirectoryIsRefused(t *testing.T) {
 // over; starting over replaces the run only once the new one has begun, so a new run
 // that fails before then leaves the old one whole.
 func TestExistingRunRefusedUnlessOverwrite(t *testing.T) {
+	skipShort(t)
 	dir := t.TempDir()
 	c := tiny()
 	c.Steps = 2
@@ -174,6 +175,7 @@ func TestExistingRunRefusedUnlessOverwrite(t *testing.T) {
 // resume, naming each setting that differs; what a resume may change is no
 // disagreement.
 func TestResumeRefusesConfigThatDisagreesWithCheckpoint(t *testing.T) {
+	skipShort(t)
 	dir := t.TempDir()
 	c := tiny()
 	c.Steps = 2
@@ -284,6 +286,7 @@ func TestProbeRefusesNonFiniteParameters(t *testing.T) {
 // The same seed gives the same checkpoint file, byte for byte; the steps' timings are
 // kept beside it, in timings.json.
 func TestCheckpointIsByteIdentical(t *testing.T) {
+	skipShort(t)
 	a, b := t.TempDir(), t.TempDir()
 	for _, dir := range []string{a, b} {
 		if _, err := Run(context.Background(), tiny(), dir, false, nil); err != nil {
@@ -320,6 +323,7 @@ func TestRefusedRunCreatesNothing(t *testing.T) {
 // A resume to a larger --steps is what the next resume continues: config.json records
 // it.
 func TestLongerResumeIsRecorded(t *testing.T) {
+	skipShort(t)
 	dir := t.TempDir()
 	cfg := tiny()
 	cfg.Steps = 2

@@ -18,6 +18,16 @@ import (
 )
 
 // tiny is a configuration that trains in well under a second.
+// skipShort skips a test that trains and evaluates whole runs under -short (the race
+// detector's pass, where they take minutes): the full suite runs them, and the short
+// one keeps those that exercise concurrency (GOMAXPROCS, locks, interruption).
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("trains whole runs: run without -short")
+	}
+}
+
 func tiny() Config {
 	c := DefaultConfig()
 	c.Steps, c.CheckpointEvery, c.EvalPaths = 6, 2, 64
@@ -33,6 +43,7 @@ func tinyLatent() Config {
 }
 
 func TestRunWritesARunDirectory(t *testing.T) {
+	skipShort(t)
 	for _, cfg := range []Config{tiny(), tinyLatent()} {
 		t.Run(cfg.Model, func(t *testing.T) { testRunDirectory(t, cfg) })
 	}
@@ -80,6 +91,7 @@ func testRunDirectory(t *testing.T, cfg Config) {
 // The latent SDE trains with the paper's baseline solver too, and a time limit stops a
 // run early with everything written.
 func TestLatentBaselineAndTimeLimit(t *testing.T) {
+	skipShort(t)
 	c := tinyLatent()
 	c.Method, c.Adjoint = "midpoint", "continuous"
 	c.Steps, c.MaxSeconds = 1000000, 0.3
@@ -196,6 +208,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestLoadRefusesForeignAndCorruptCheckpoints(t *testing.T) {
+	skipShort(t)
 	dir := t.TempDir()
 	foreign := filepath.Join(dir, "foreign.safetensors")
 	if err := checkpoint.Save(foreign, checkpoint.File{Tensors: map[string]checkpoint.Tensor{"w": {Shape: []int{1}, F32: []float32{1}}}}); err != nil {
@@ -336,6 +349,7 @@ func TestSWAStartByTime(t *testing.T) {
 // A time limit that ends a run long before half of its steps still averages its
 // second half; the start is recorded, so a resumed run keeps it.
 func TestSWAStartsAtHalfTheTimeLimit(t *testing.T) {
+	skipShort(t)
 	for _, model := range []string{"sde-gan", "sde-sigker"} {
 		t.Run(model, func(t *testing.T) {
 			cfg := tiny()
@@ -395,6 +409,7 @@ func TestSWAStartsAtHalfTheTimeLimit(t *testing.T) {
 // Checkpoint.Evaluate with the run's data, eval paths and seed — what `gosde eval`
 // does by default — gives the very report Run printed and wrote to metrics.json.
 func TestEvalReproducesTrain(t *testing.T) {
+	skipShort(t)
 	for _, cfg := range []Config{tiny(), tinyLatent()} {
 		t.Run(cfg.Model, func(t *testing.T) {
 			dir := t.TempDir()

@@ -52,6 +52,7 @@ func writeSeries(t *testing.T, T int, at func(k int) string, zero bool) string {
 // data's times. The latent SDE's 30 times are longer than its horizon of 23 and are
 // compressed onto it.
 func TestSameModelInAnyTimeUnit(t *testing.T) {
+	skipShort(t)
 	units := []struct {
 		name string
 		at   func(k int) string
