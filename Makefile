@@ -44,6 +44,9 @@ fuzz:
 	$(GO) test ./checkpoint/ -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./dataset/ -run '^$$' -fuzz FuzzReadCSV -fuzztime $(FUZZTIME)
 	$(GO) test ./cmd/gosde/ -run '^$$' -fuzz FuzzTrainFlags -fuzztime $(FUZZTIME)
+	$(GO) test ./cmd/gosde/ -run '^$$' -fuzz FuzzSampleEval -fuzztime $(FUZZTIME)
+	$(GO) test ./dataset/ -run '^$$' -fuzz FuzzParseLog -fuzztime $(FUZZTIME)
+	$(GO) test ./training/ -run '^$$' -fuzz FuzzLoadMetadata -fuzztime $(FUZZTIME)
 
 # gosde held to torchsde, torchcde and torchsde's SDE-GAN example on identical inputs
 # (README, "Cross-checked against torchsde"). Needs ../shared/peers (or PEERS=DIR) and
