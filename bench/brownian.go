@@ -37,11 +37,11 @@ func Brownian(s Settings) (Report, error) {
 		for i, kind := range sweepKinds {
 			times[kind] = ds[i]
 		}
-		overRaw := times["interval"].Seconds() / times["raw"].Seconds()
-		vbtOver := times["virtual-tree"].Seconds() / times["interval"].Seconds()
+		overRaw := times[kindInterval].Seconds() / times[kindRaw].Seconds()
+		vbtOver := times[kindVirtualTree].Seconds() / times[kindInterval].Seconds()
 		tab.Rows = append(tab.Rows, []string{
 			fmt.Sprint(batch), fmt.Sprint(dim),
-			fmtDur(times["raw"]), fmtDur(times["interval"]), fmtDur(times["virtual-tree"]), fmtDur(times["path"]),
+			fmtDur(times[kindRaw]), fmtDur(times[kindInterval]), fmtDur(times[kindVirtualTree]), fmtDur(times[kindPath]),
 			FormatValue(overRaw), FormatValue(vbtOver),
 		})
 		if batch == 1024 {

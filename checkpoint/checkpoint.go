@@ -32,7 +32,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // ChecksumKey is the metadata key under which Encode records the file's SHA-256, as
@@ -46,6 +45,8 @@ const legacyChecksumKey = "gosde.sha256"
 const (
 	checksumPrefix = "sha256:"
 	digestLen      = 2 * sha256.Size
+	// zeroDigest stands for the digest while it is computed (and checked).
+	zeroDigest = "0000000000000000000000000000000000000000000000000000000000000000"
 )
 
 // Bounds on what a reader accepts: the JSON header (the format's reference
@@ -142,7 +143,7 @@ func Encode(w io.Writer, f File) error {
 		meta[k] = v
 	}
 	delete(meta, legacyChecksumKey)
-	meta[ChecksumKey] = checksumPrefix + strings.Repeat("0", digestLen)
+	meta[ChecksumKey] = checksumPrefix + zeroDigest
 	header["__metadata__"] = meta
 	hj, err := json.Marshal(header)
 	if err != nil {
@@ -235,9 +236,9 @@ func verify(n, hj, data []byte, meta map[string]string, required bool) error {
 			return nil
 		case meta[legacyChecksumKey] != "":
 			return fmt.Errorf("%w: written by an older gosde whose checksum covered the tensor data only, not the header; "+
-				"retrain, or read it with checkpoint.LoadForeign if you trust it", ErrCorrupt)
+				"gosde cannot load it: train the model again with this version", ErrCorrupt)
 		}
-		return fmt.Errorf("%w: no %q in the metadata: not a gosde checkpoint (to import another tool's safetensors file, use checkpoint.LoadForeign)", ErrCorrupt, ChecksumKey)
+		return fmt.Errorf("%w: no %q in the metadata: not a checkpoint written by gosde (another tool's safetensors file can be read from Go with checkpoint.LoadForeign)", ErrCorrupt, ChecksumKey)
 	}
 	at, err := digestAt(hj)
 	if err != nil {
@@ -247,7 +248,7 @@ func verify(n, hj, data []byte, meta map[string]string, required bool) error {
 		return fmt.Errorf("%w: the checksum in the metadata is not the one written in the header", ErrCorrupt)
 	}
 	zeroed := bytes.Clone(hj)
-	copy(zeroed[at:at+digestLen], strings.Repeat("0", digestLen))
+	copy(zeroed[at:at+digestLen], zeroDigest)
 	sum := fileDigest(n, zeroed, data)
 	if hex.EncodeToString(sum[:]) != want[len(checksumPrefix):] {
 		return fmt.Errorf("%w: checksum does not match (the file was truncated or altered)", ErrCorrupt)

@@ -665,11 +665,19 @@ func (r *rowReader) csvErr(err error) error {
 	return fmt.Errorf("dataset: csv: %w", err)
 }
 
+// isMissing reports whether a (trimmed) cell spells a missing reading.
+func isMissing(s string) bool {
+	switch strings.ToLower(s) {
+	case "", "na", "nan", "n/a", "null":
+		return true
+	}
+	return false
+}
+
 // parseCell parses a value cell: missing spellings give NaN.
 func parseCell(s string) (float64, error) {
 	s = strings.TrimSpace(s)
-	switch strings.ToLower(s) {
-	case "", "na", "nan", "n/a", "null":
+	if isMissing(s) {
 		return math.NaN(), nil
 	}
 	v, err := parseNumber(s)

@@ -80,12 +80,18 @@ func ParseTimeFormat(s string) (string, error) {
 
 // isISODate reports whether s is a date or datetime auto-detection would read.
 func isISODate(s string) bool {
+	_, ok := isoLayout(s)
+	return ok
+}
+
+// isoLayout is the first of isoLayouts that reads s.
+func isoLayout(s string) (string, bool) {
 	for _, l := range isoLayouts {
 		if _, err := time.Parse(l, s); err == nil {
-			return true
+			return l, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // timeParser reads a file's time cells: numbers, or dates in one layout (fixed by the
@@ -104,8 +110,7 @@ type timeParser struct {
 
 func (tp *timeParser) parse(cell string) (float64, error) {
 	s := strings.TrimSpace(cell)
-	switch strings.ToLower(s) {
-	case "", "na", "nan", "n/a", "null":
+	if isMissing(s) {
 		return 0, fmt.Errorf("time %s is missing", quote(s))
 	}
 	if !tp.decided {
@@ -116,12 +121,7 @@ func (tp *timeParser) parse(cell string) (float64, error) {
 			if isNumber(s) {
 				break
 			}
-			for _, l := range isoLayouts {
-				if _, err := time.Parse(l, s); err == nil {
-					tp.layout = l
-					break
-				}
-			}
+			tp.layout, _ = isoLayout(s)
 			if tp.layout == "" {
 				return 0, fmt.Errorf("time %s is neither a number nor an ISO date or datetime (2006-01-02, 2006-01-02 15:04:05, RFC 3339); give its layout with --time-format, e.g. --time-format %%d/%%m/%%Y", quote(s))
 			}

@@ -387,9 +387,9 @@ func (m *Model) Step(real *dataset.Paths) (StepStats, error) {
 	return st, nil
 }
 
-// sampleChunk is the number of paths Sample solves at once. It is fixed so that the
+// SampleChunk is the number of paths Sample solves at once. It is fixed so that the
 // noise of path p depends only on (seed, p).
-const sampleChunk = 2048
+const SampleChunk = 2048
 
 func (m *Model) params(averaged bool) (gen, disc []float32) {
 	m.Sync() // on failure: the last synced state, and the error is kept for the next Step
@@ -418,9 +418,9 @@ func (m *Model) Sample(n int, seed uint64, averaged bool) (*dataset.Paths, error
 	}
 	gp, _ := m.params(averaged)
 	vSeed := seeds.Derive(seed, streamSampleV, 0)
-	for k := 0; k*sampleChunk < n; k++ {
-		p0 := k * sampleChunk
-		b := min(sampleChunk, n-p0)
+	for k := 0; k*SampleChunk < n; k++ {
+		p0 := k * SampleChunk
+		b := min(SampleChunk, n-p0)
 		if _, _, err := e.generate(b, gp, vSeed, p0, seeds.Derive(seed, streamSampleBM, uint64(k)), true); err != nil {
 			return nil, err
 		}

@@ -272,7 +272,7 @@ func TestSample(t *testing.T) {
 	cfg := smallConfig()
 	times := uniformTimes(9)
 	m := newModel(t, cfg, times)
-	big, err := m.Sample(sampleChunk+10, 5, false)
+	big, err := m.Sample(SampleChunk+10, 5, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if big.N != sampleChunk+10 || small.T() != 9 || small.C() != 1 || len(small.Values) != 7*9 {
+	if big.N != SampleChunk+10 || small.T() != 9 || small.C() != 1 || len(small.Values) != 7*9 {
 		t.Fatalf("shapes: N %d, T %d, C %d", big.N, small.T(), small.C())
 	}
 	for i, v := range small.Values {

@@ -66,6 +66,9 @@ func (c SigKerConfig) check() error {
 	if _, err := sigkernel.ParseStatic(c.Static); err != nil {
 		return fmt.Errorf("gan: %w", err)
 	}
+	if err := optim.CheckRates("learning rate", c.LR, 0); err != nil {
+		return fmt.Errorf("gan: %w", err)
+	}
 	switch {
 	case c.Static == "rbf" && (!(c.Sigma2Scale > 0) || math.IsInf(c.Sigma2Scale, 0)):
 		return fmt.Errorf("gan: the RBF static kernel's σ² scale must be positive, got %v", c.Sigma2Scale)
@@ -75,8 +78,6 @@ func (c SigKerConfig) check() error {
 		return fmt.Errorf("gan: %d times per step; give 0 (all) or at least 2", c.Times)
 	case !(c.TimeScale > 0) || math.IsInf(c.TimeScale, 0):
 		return fmt.Errorf("gan: time scale must be positive, got %v", c.TimeScale)
-	case !(c.LR > 0 && c.LR <= optim.MaxRate):
-		return fmt.Errorf("gan: learning rate %v is out of range (0, %g]", c.LR, float64(optim.MaxRate))
 	case c.Schedule != "constant" && c.Schedule != "cosine":
 		return fmt.Errorf("gan: unknown learning-rate schedule %q: choose constant or cosine", c.Schedule)
 	}
@@ -94,6 +95,8 @@ type sigKer struct {
 	eng         host.SigKernelEngine
 	gen, real   []float64
 	grad        []float64
+	// path and pt are scratch for one generated path and one embedded point.
+	path, pt []float64
 }
 
 // lrAt is the learning rate of step index k (0-based).
@@ -229,7 +232,7 @@ func (m *Model) scorer(b, L, D int) (host.SigScorer, error) {
 	}
 	if len(s.scorers) >= maxSolvers {
 		if err := m.closeScorers(); err != nil {
-			return nil, err
+			return nil, errors.Join(err, sc.Close())
 		}
 	}
 	s.scorers[key] = sc
@@ -299,8 +302,9 @@ func (m *Model) scoreBatch(real *dataset.Paths, idx, ts []int, gp []float32, vSe
 	n := b * L * D
 	s.gen = slices.Grow(s.gen[:0], n)[:n]
 	s.real = slices.Grow(s.real[:0], n)[:n]
-	path := make([]float64, e.T*C)
-	pt := make([]float64, 1+C)
+	s.path = slices.Grow(s.path[:0], e.T*C)[:e.T*C]
+	s.pt = slices.Grow(s.pt[:0], 1+C)[:1+C]
+	path, pt := s.path, s.pt
 	for p := range b {
 		for t := range e.T {
 			for c := range C {
@@ -338,19 +342,19 @@ func (m *Model) scoreBatch(real *dataset.Paths, idx, ts []int, gp []float32, vSe
 	clear(aYs)
 	ll := m.cfg.SigKer.LeadLag
 	for p := range b {
-		gp := g[p*L*D : (p+1)*L*D]
+		gi := g[p*L*D : (p+1)*L*D]
 		for i, t := range ts {
 			for c := range C {
 				var v float64
 				if !ll {
-					v = gp[i*D+1+c]
+					v = gi[i*D+1+c]
 				} else {
-					v = gp[2*i*D+1+c] + gp[2*i*D+1+C+c] // point 2i: lead and lag
+					v = gi[2*i*D+1+c] + gi[2*i*D+1+C+c] // point 2i: lead and lag
 					if i > 0 {
-						v += gp[(2*i-1)*D+1+c] // point 2i−1: lead
+						v += gi[(2*i-1)*D+1+c] // point 2i−1: lead
 					}
 					if i < K-1 {
-						v += gp[(2*i+1)*D+1+C+c] // point 2i+1: lag
+						v += gi[(2*i+1)*D+1+C+c] // point 2i+1: lag
 					}
 				}
 				aYs[(t*b+p)*C+c] = float32(v / s.scale[t*C+c])

@@ -1,5 +1,5 @@
 // constants.cuh: the constants the kernels share with the Go code, written from their
-// Go definitions by `go generate ./kernels` (kernels/constants.go); do not edit.
+// Go definitions by `go generate ./kernels` (kernels/constants_test.go); do not edit.
 #ifndef GOSDE_CONSTANTS_CUH
 #define GOSDE_CONSTANTS_CUH
 

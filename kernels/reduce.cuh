@@ -7,7 +7,7 @@
 #ifndef GOSDE_REDUCE_CUH
 #define GOSDE_REDUCE_CUH
 
-#include "gosde.cuh" // GOSDE_REDUCE_THREADS (constants.cuh)
+#include "gosde.cuh" // GOSDE_HD; and, through constants.cuh, reduce.cu's GOSDE_REDUCE_THREADS
 
 namespace gosde {
 

@@ -327,9 +327,9 @@ func (m *Model) Step(real *dataset.Paths) (StepStats, error) {
 	return st, nil
 }
 
-// sampleChunk is the number of paths Sample solves at once. It is fixed so that the
+// SampleChunk is the number of paths Sample solves at once. It is fixed so that the
 // noise of path p depends only on (seed, p).
-const sampleChunk = 2048
+const SampleChunk = 2048
 
 func (m *Model) params(averaged bool) []float32 {
 	if averaged && m.swa.N() > 0 {
@@ -356,9 +356,9 @@ func (m *Model) Sample(n int, seed uint64, averaged bool) (*dataset.Paths, error
 	}
 	p := m.params(averaged)
 	epsSeed := seeds.Derive(seed, streamSampleEps, 0)
-	for k := 0; k*sampleChunk < n; k++ {
-		p0 := k * sampleChunk
-		b := min(sampleChunk, n-p0)
+	for k := 0; k*SampleChunk < n; k++ {
+		p0 := k * SampleChunk
+		b := min(SampleChunk, n-p0)
 		if err := e.sample(b, p, epsSeed, p0, seeds.Derive(seed, streamSampleBM, uint64(k))); err != nil {
 			return nil, err
 		}

@@ -107,6 +107,12 @@ type Report struct {
 // All three sets must share Times and Channels and hold at least MinPaths paths each,
 // realTest at least 2·MinPaths (for its two halves).
 func Evaluate(realTrain, realTest, fake *dataset.Paths, opt Options) (Report, error) {
+	return evaluate(realTrain, realTest, fake, opt, nil)
+}
+
+// evaluate is Evaluate; trtr, when not nil, is the TRTR MSE already computed (it
+// depends on neither the generated set nor the seed, so EvaluateDraws fits it once).
+func evaluate(realTrain, realTest, fake *dataset.Paths, opt Options, trtr *float64) (Report, error) {
 	var r Report
 	if err := checkPair("real test", realTest, "fake", fake); err != nil {
 		return r, err
@@ -156,7 +162,9 @@ func Evaluate(realTrain, realTest, fake *dataset.Paths, opt Options) (Report, er
 	if r.TSTRMSE, err = Predict(fake, realTest, opt.Predict); err != nil {
 		return r, err
 	}
-	if r.TRTRMSE, err = Predict(realTrain, realTest, opt.Predict); err != nil {
+	if trtr != nil {
+		r.TRTRMSE = *trtr
+	} else if r.TRTRMSE, err = Predict(realTrain, realTest, opt.Predict); err != nil {
 		return r, err
 	}
 	if co, err = co.withDefaults(); err != nil {

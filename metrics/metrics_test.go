@@ -420,6 +420,9 @@ func TestBadInput(t *testing.T) {
 	if _, _, err := MMDWithFloor(good, good, MMDOptions{Splits: -1}); err == nil {
 		t.Error("negative number of splits accepted")
 	}
+	if _, _, err := MMDWithFloor(good, good, MMDOptions{MaxPaths: MaxMMDPaths + 1}); err == nil {
+		t.Errorf("MaxPaths %d accepted: its kernel matrix would not be bounded", MaxMMDPaths+1)
+	}
 	if _, err := MMD(good, good, MMDOptions{Depth: -1}); err == nil {
 		t.Error("negative depth accepted")
 	}

@@ -11,6 +11,10 @@ import (
 // DefaultMaxPaths caps the number of paths of each set that MMD and Classify use.
 const DefaultMaxPaths = 1000
 
+// MaxMMDPaths bounds MMDOptions.MaxPaths: MMDWithFloor keeps the kernel matrix of up to
+// 2·MaxPaths real paths, 8·(2·MaxPaths)² bytes (512 MiB at this bound).
+const MaxMMDPaths = 4096
+
 // MMDOptions configures MMD, MMDWithFloor and MedianBandwidth. Zero values select the
 // defaults.
 type MMDOptions struct {
@@ -51,8 +55,8 @@ func (o MMDOptions) withDefaults() (MMDOptions, error) {
 	if o.Depth < 1 {
 		return o, fmt.Errorf("%w: MMD depth %d", errBadOption, o.Depth)
 	}
-	if o.MaxPaths < 2 {
-		return o, fmt.Errorf("%w: MMD MaxPaths %d, need at least 2", errBadOption, o.MaxPaths)
+	if o.MaxPaths < 2 || o.MaxPaths > MaxMMDPaths {
+		return o, fmt.Errorf("%w: MMD MaxPaths %d, need 2…%d", errBadOption, o.MaxPaths, MaxMMDPaths)
 	}
 	if o.Bandwidth < 0 || math.IsNaN(o.Bandwidth) || math.IsInf(o.Bandwidth, 0) {
 		return o, fmt.Errorf("%w: MMD bandwidth %v", errBadOption, o.Bandwidth)

@@ -228,8 +228,12 @@ func EvaluateDrawsContext(ctx context.Context, realTrain, realTest *dataset.Path
 		}
 		o := opt
 		o.Seed = DrawSeed(opt.Seed, k)
+		var trtr *float64
+		if k > 0 {
+			trtr = &reps[0].TRTRMSE
+		}
 		var err error
-		if reps[k], err = Evaluate(realTrain, realTest, fake, o); err != nil {
+		if reps[k], err = evaluate(realTrain, realTest, fake, o, trtr); err != nil {
 			return Report{}, err
 		}
 	}

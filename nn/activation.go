@@ -57,7 +57,9 @@ func (a Activation) MarshalText() ([]byte, error) {
 // wrote it.
 func (a *Activation) UnmarshalJSON(b []byte) error {
 	i, err := enumjson.Decode(b, "activation", activationNames[:])
-	*a = Activation(i)
+	if err == nil {
+		*a = Activation(i)
+	}
 	return err
 }
 

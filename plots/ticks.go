@@ -65,7 +65,7 @@ func formatTicks(vs []float64) []string {
 	}
 	for i, v := range vs {
 		labels[i] = format(v)
-		if labels[i] == "-0" || strings.Trim(labels[i], "-0.") == "" {
+		if strings.Trim(labels[i], "-0.") == "" {
 			labels[i] = strings.TrimPrefix(labels[i], "-") // no "-0.0" from rounding
 		}
 	}

@@ -30,15 +30,8 @@ const (
 
 // String returns the method's name.
 func (m Method) String() string {
-	switch m {
-	case EulerMaruyama:
-		return "EulerMaruyama"
-	case Midpoint:
-		return "Midpoint"
-	case Heun:
-		return "Heun"
-	case ReversibleHeun:
-		return "ReversibleHeun"
+	if m.valid() {
+		return methodNames[m]
 	}
 	return fmt.Sprintf("Method(%d)", int(m))
 }
@@ -58,7 +51,9 @@ func (m Method) MarshalText() ([]byte, error) {
 // UnmarshalJSON reads a method by name, or by number as older configurations wrote it.
 func (m *Method) UnmarshalJSON(b []byte) error {
 	i, err := enumjson.Decode(b, "solver method", methodNames)
-	*m = Method(i)
+	if err == nil {
+		*m = Method(i)
+	}
 	return err
 }
 
@@ -88,13 +83,8 @@ const (
 
 // String returns the adjoint's name.
 func (a Adjoint) String() string {
-	switch a {
-	case Backprop:
-		return "Backprop"
-	case Reversible:
-		return "Reversible"
-	case Continuous:
-		return "Continuous"
+	if a.valid() {
+		return adjointNames[a]
 	}
 	return fmt.Sprintf("Adjoint(%d)", int(a))
 }
@@ -114,7 +104,9 @@ func (a Adjoint) MarshalText() ([]byte, error) {
 // UnmarshalJSON reads an adjoint by name, or by number as older configurations wrote it.
 func (a *Adjoint) UnmarshalJSON(b []byte) error {
 	i, err := enumjson.Decode(b, "adjoint", adjointNames)
-	*a = Adjoint(i)
+	if err == nil {
+		*a = Adjoint(i)
+	}
 	return err
 }
 

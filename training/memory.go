@@ -6,6 +6,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/gosde/gosde/gan"
+	"github.com/gosde/gosde/latent"
 )
 
 // MemoryEstimate is the memory a run needs, in bytes, by its dominant terms.
@@ -87,9 +90,9 @@ func weights(w, depth, in, out float64) float64 {
 	return nets * (w*w*(depth-1) + w*(in+out+depth)) * copies * f32
 }
 
-// sampleChunk is the most paths the models sample at once (gan and latent sample in
-// chunks of 2,048).
-const sampleChunk = 2048
+// sampleChunk is the most paths the models sample at once (their buffers are sized
+// for it, not for n).
+const sampleChunk = max(gan.SampleChunk, latent.SampleChunk)
 
 // csvBytesPerValue is about what a value takes as CSV text: up to 17 significant digits,
 // a point, an exponent and a separator (WriteCSV writes the shortest exact form).

@@ -199,12 +199,12 @@ func Resumed(dir string, cfg Config) (Config, error) {
 	return c, err
 }
 
-// resumed is Resumed, with the checkpoint that the run continues.
 // errNoRun is the resume of a directory that holds no run.
 func errNoRun(dir string) error {
 	return fmt.Errorf("resuming %s: it holds no run (no %s): no checkpoint yet, so nothing to resume; start it over with gosde train --out %s", dir, ConfigFile, dir)
 }
 
+// resumed is Resumed, with the checkpoint that the run continues.
 func resumed(dir string, cfg Config) (Config, *Checkpoint, error) {
 	saved, err := ReadConfig(dir)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -38,7 +38,7 @@ model.safetensors (weights, optimiser state and averages, loadable from Python),
 (for the untrained and the trained model) and PNG plots: real against generated paths,
 marginal histograms at 5 times, and training curves.
 
-Ctrl-C writes a checkpoint of the last completed step and exits; --resume DIR continues
+Ctrl-C writes a checkpoint of the last completed step whose model samples finite values, and exits; --resume DIR continues
 it, bit-identically to a run that was never interrupted. A process training into a
 directory holds it: a second train into the same directory is refused, and so is --out
 onto a directory that holds a run already, unless --overwrite asks to start it over.`,
@@ -80,7 +80,7 @@ onto a directory that holds a run already, unless --overwrite asks to start it o
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "training %s on %s for %d steps into %s\n", cfg.Model, cfg.Data, cfg.Steps, dir)
-			return trainAndReport(cmd, cfg, dir, false, maxTime)
+			return trainAndReport(cmd, cfg, dir, false, cfg.Model, cfg.Steps, maxTime)
 		},
 	}
 	f := cmd.Flags()
@@ -140,7 +140,7 @@ func resumeTraining(cmd *cobra.Command, dir, out string, cfg training.Config, ma
 	if cmd.Flags().Changed("out") && out != dir {
 		return fmt.Errorf("--out and --resume name different directories; --resume continues the run in its own directory")
 	}
-	if cmd.Flags().Changed("overwrite") {
+	if cmd.Flags().Changed("overwrite") { // before the general refusal: it says which to give
 		return fmt.Errorf("--overwrite starts the run in %s over and --resume continues it: give one of them", dir)
 	}
 	var refused []string
@@ -160,16 +160,19 @@ func resumeTraining(cmd *cobra.Command, dir, out string, cfg training.Config, ma
 	if cmd.Flags().Changed("device") {
 		give.Device = cfg.Device
 	}
-	run, err := training.Resumed(dir, give)
+	// The banner reads config.json alone: Run checks the run whole (the checkpoint, the
+	// data's hash) once it holds the directory.
+	run, err := training.ReadConfig(dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("resuming %s: %w", dir, err)
 	}
+	steps := max(run.Steps, give.Steps)
 	fmt.Fprintf(cmd.ErrOrStderr(), "resuming %s on %s in %s, to %d steps (seed %d, batch %d; the run's settings from %s)\n",
-		run.Model, run.Data, dir, run.Steps, run.Seed, batchOf(run), training.ConfigFile)
+		run.Model, run.Data, dir, steps, run.Seed, batchOf(run), training.ConfigFile)
 	if maxTime == 0 {
 		maxTime = time.Duration(run.MaxSeconds * float64(time.Second))
 	}
-	return trainAndReport(cmd, give, dir, true, maxTime)
+	return trainAndReport(cmd, give, dir, true, run.Model, steps, maxTime)
 }
 
 // resumeMayChange are the flags a resume accepts (see training.Resumed).
@@ -182,20 +185,12 @@ func batchOf(c training.Config) int {
 	return c.GAN.Batch
 }
 
-// trainAndReport runs the training (a new run of cfg, or the resumed run in dir) with
-// progress on stderr and prints the summary.
-func trainAndReport(cmd *cobra.Command, cfg training.Config, dir string, resume bool, maxTime time.Duration) error {
+// trainAndReport runs the training (a new run of cfg, or the resumed run in dir) of
+// model to total steps, with progress on stderr, and prints the summary.
+func trainAndReport(cmd *cobra.Command, cfg training.Config, dir string, resume bool, model string, total int, maxTime time.Duration) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	w := cmd.ErrOrStderr()
-	model, total := cfg.Model, cfg.Steps
-	if resume {
-		run, err := training.Resumed(dir, cfg)
-		if err != nil {
-			return err
-		}
-		model, total = run.Model, run.Steps
-	}
 	show := newProgress(w, total, maxTime)
 	res, err := runTraining(ctx, cfg, dir, resume, show.step)
 	show.done()

@@ -6,6 +6,7 @@ package enumjson
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -14,10 +15,8 @@ import (
 func Decode(b []byte, kind string, names []string) (int, error) {
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
-		for i, n := range names {
-			if n == s {
-				return i, nil
-			}
+		if i := slices.Index(names, s); i >= 0 {
+			return i, nil
 		}
 		return 0, fmt.Errorf("unknown %s %q: one of %q", kind, s, names)
 	}

@@ -22,6 +22,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/gosde/gosde/brownian"
 	"github.com/gosde/gosde/gan"
@@ -112,16 +113,6 @@ const (
 
 var sdeTimes = []float64{0, 0.5, 1.25, 2, 2.5, 3, 4}
 
-func adjointName(a solver.Adjoint) string {
-	switch a {
-	case solver.Reversible:
-		return "reversible"
-	case solver.Continuous:
-		return "continuous"
-	}
-	return "backprop"
-}
-
 // mlpArrays adds the weights and biases of an MLP (parameters params, flat as nn.MLP
 // lays them out) under the state-dict names of the example's MLP at prefix.
 func mlpArrays[F float32 | float64](c *peer.Case, key, prefix string, m *nn.MLP, params []F) {
@@ -134,14 +125,14 @@ func mlpArrays[F float32 | float64](c *peer.Case, key, prefix string, m *nn.MLP,
 
 func seedOf(nz noiseCase, sc scheme) uint64 {
 	h := uint64(1469598103934665603)
-	for _, b := range []byte(nz.name + "/" + sc.name + "/" + adjointName(sc.adjoint)) {
+	for _, b := range []byte(nz.name + "/" + sc.name + "/" + strings.ToLower(sc.adjoint.String())) {
 		h = (h ^ uint64(b)) * 1099511628211
 	}
 	return h
 }
 
 func writeSDE[F float32 | float64](dir string, nz noiseCase, sc scheme) error {
-	c := peer.NewCase[F](fmt.Sprintf("sde_%s_%s_%s_%s", nz.name, sc.name, adjointName(sc.adjoint), map[bool]string{true: "f32", false: "f64"}[isF32[F]()]), "sde")
+	c := peer.NewCase[F](fmt.Sprintf("sde_%s_%s_%s_%s", nz.name, sc.name, strings.ToLower(sc.adjoint.String()), map[bool]string{true: "f32", false: "f64"}[isF32[F]()]), "sde")
 	seed := seedOf(nz, sc)
 	sde, err := neuralsde.New[F](neuralsde.Config{Dim: sdeDim, NoiseDim: nz.m, Noise: nz.noise, Width: sdeWidth, Depth: nz.depth, Hidden: nn.LipSwish}, seed)
 	if err != nil {
@@ -184,7 +175,7 @@ func writeSDE[F float32 | float64](dir string, nz noiseCase, sc scheme) error {
 		sdeType = "ito"
 	}
 	c.Meta = map[string]any{
-		"method": sc.name, "adjoint": adjointName(sc.adjoint), "noise_type": nz.name, "sde_type": sdeType,
+		"method": sc.name, "adjoint": strings.ToLower(sc.adjoint.String()), "noise_type": nz.name, "sde_type": sdeType,
 		"dim": sdeDim, "noise_dim": m, "width": sdeWidth, "depth": nz.depth, "batch": sdeBatch,
 		"ts": sdeTimes, "dt": sdeDt, "reconstruction_error": gr.ReconstructionError,
 	}
